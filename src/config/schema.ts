@@ -1,0 +1,79 @@
+import { z } from 'zod';
+
+/** The data-stream sources Nyx installs a data model for (logs-<source>-<namespace>). */
+export const SOURCES = ['syslog', 'netflow', 'endpoint', 'filebeat', 'packetbeat', 'winlogbeat', 'cowrie'] as const;
+export type Source = (typeof SOURCES)[number];
+
+const sourceSettingsSchema = z
+  .object({
+    retention_days: z.number().int().positive().max(3650).default(30),
+    shards: z.number().int().positive().max(64).default(1),
+    replicas: z.number().int().min(0).max(8).default(0),
+  })
+  .strict();
+
+const sourcesSchema = z.partialRecord(z.enum(SOURCES), sourceSettingsSchema.partial()).default({});
+
+/** nyx.yml, after env overrides. Secrets are never part of this shape: they come from env or *_file. */
+export const configSchema = z
+  .object({
+    elasticsearch: z
+      .object({
+        url: z.url({ message: 'expected a URL such as https://es.example.org:9200' }).optional(),
+        cloud_id: z.string().min(1).optional(),
+        username: z.string().min(1).optional(),
+        ca_file: z.string().min(1).optional(),
+        ca_fingerprint: z
+          .string()
+          .regex(/^([0-9A-Fa-f]{2}:?){32}$/, 'expected a SHA-256 fingerprint (64 hex digits, colons allowed)')
+          .optional(),
+        request_timeout_ms: z.number().int().positive().default(30_000),
+        connect_wait_ms: z.number().int().positive().default(15_000),
+      })
+      .strict()
+      .default({ request_timeout_ms: 30_000, connect_wait_ms: 15_000 }),
+    local_node: z
+      .object({
+        version: z.string().regex(/^9\.\d+\.\d+$/, 'expected an Elasticsearch 9.x version such as 9.2.8').default('9.2.8'),
+        heap: z.string().regex(/^\d+[mg]$/, 'expected a heap size such as 512m or 1g').default('1g'),
+        home: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({ version: '9.2.8', heap: '1g' }),
+    namespace: z
+      .string()
+      .regex(/^[a-z0-9_]{1,100}$/, 'expected lowercase letters, digits and _ (a data-stream namespace)')
+      .default('default'),
+    sources: sourcesSchema,
+    ingest: z
+      .object({
+        timezone: z.string().min(1).default('UTC'),
+        keep_original: z.boolean().default(true),
+      })
+      .strict()
+      .default({ timezone: 'UTC', keep_original: true }),
+    logging: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('warn') })
+      .strict()
+      .default({ level: 'warn' }),
+  })
+  .strict();
+
+export type NyxConfig = z.infer<typeof configSchema>;
+
+export interface SourceSettings {
+  retention_days: number;
+  shards: number;
+  replicas: number;
+}
+
+export function sourceSettings(config: NyxConfig, source: Source): SourceSettings {
+  const given = config.sources[source] ?? {};
+  return { retention_days: given.retention_days ?? 30, shards: given.shards ?? 1, replicas: given.replicas ?? 0 };
+}
+
+/** Secrets, read from env (or the file an env var names), never from YAML. */
+export interface Secrets {
+  elasticsearchApiKey?: string;
+  elasticsearchPassword?: string;
+}

@@ -1,0 +1,97 @@
+import { readFileSync } from 'node:fs';
+import { Client, errors } from '@elastic/elasticsearch';
+
+type ClientOptions = ConstructorParameters<typeof Client>[0];
+import { NyxError } from '../errors.ts';
+import type { NyxConfig, Secrets } from '../config/index.ts';
+
+export type { Client };
+
+/**
+ * The one Elasticsearch client factory. Everything that talks to the cluster gets its client here,
+ * so auth, TLS and timeouts are decided in one place.
+ */
+export function createElasticClient(config: NyxConfig, secrets: Secrets, urlOverride?: string): Client {
+  const es = config.elasticsearch;
+  const url = urlOverride ?? es.url;
+  if (!url && !es.cloud_id) throw new NyxError('no Elasticsearch configured', 'set ELASTICSEARCH_URL, elasticsearch.url or elasticsearch.cloud_id');
+  const options: ClientOptions = {
+    requestTimeout: es.request_timeout_ms,
+    maxRetries: 2,
+    compression: false,
+  };
+  if (es.cloud_id && !urlOverride) options.cloud = { id: es.cloud_id };
+  else options.node = url as string;
+  if (secrets.elasticsearchApiKey) options.auth = { apiKey: secrets.elasticsearchApiKey };
+  else if (es.username) options.auth = { username: es.username, password: secrets.elasticsearchPassword ?? '' };
+  if (es.ca_file || es.ca_fingerprint) {
+    options.tls = {};
+    if (es.ca_file) {
+      try {
+        options.tls.ca = readFileSync(es.ca_file);
+      } catch {
+        throw new NyxError(`elasticsearch.ca_file: cannot read ${es.ca_file}`);
+      }
+    }
+    if (es.ca_fingerprint) options.caFingerprint = es.ca_fingerprint;
+  }
+  return new Client(options);
+}
+
+/** Where a client points, without credentials: for messages. */
+export function describeTarget(config: NyxConfig, urlOverride?: string): string {
+  if (urlOverride) return urlOverride;
+  if (config.elasticsearch.url) {
+    const u = new URL(config.elasticsearch.url);
+    u.username = '';
+    u.password = '';
+    return u.toString().replace(/\/$/, '');
+  }
+  return `Elastic Cloud (${config.elasticsearch.cloud_id?.split(':')[0] ?? 'cloud id'})`;
+}
+
+/**
+ * Turns a client error into one readable line: unreachable, bad credentials, or the cluster's own reason.
+ */
+export function explainElasticError(err: unknown, target: string, what?: string): NyxError {
+  const prefix = what ? `${what}: ` : '';
+  if (err instanceof errors.ConnectionError || err instanceof errors.TimeoutError) {
+    return new NyxError(`${prefix}cannot reach Elasticsearch at ${target}: ${err.message}`);
+  }
+  if (err instanceof errors.ResponseError) {
+    const status = err.statusCode;
+    if (status === 401) return new NyxError(`${prefix}Elasticsearch at ${target} rejected the credentials (401)`, 'check ELASTICSEARCH_API_KEY or username/password');
+    if (status === 403) return new NyxError(`${prefix}the credentials lack a privilege on ${target} (403): ${reasonOf(err)}`);
+    return new NyxError(`${prefix}Elasticsearch answered ${status}: ${reasonOf(err)}`);
+  }
+  if (err instanceof errors.ProductNotSupportedError) return new NyxError(`${prefix}${target} is not Elasticsearch: ${err.message}`);
+  if (err instanceof NyxError) return err;
+  return new NyxError(`${prefix}${(err as Error).message ?? String(err)}`);
+}
+
+export function reasonOf(err: InstanceType<typeof errors.ResponseError>): string {
+  const body = err.body as { error?: { reason?: string; type?: string; root_cause?: Array<{ reason?: string }> } | string } | undefined;
+  if (body && typeof body.error === 'object') {
+    return body.error.root_cause?.[0]?.reason ?? body.error.reason ?? body.error.type ?? err.message;
+  }
+  if (body && typeof body.error === 'string') return body.error;
+  return err.message;
+}
+
+/** Waits (bounded) until the cluster answers, so the first real call gets a clear error if it never does. */
+export async function waitForCluster(client: Client, target: string, waitMs: number): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      await client.cluster.health({ wait_for_status: 'yellow', timeout: '5s' }, { requestTimeout: 6000, maxRetries: 0 });
+      return;
+    } catch (err) {
+      last = err;
+      if (err instanceof errors.ResponseError && err.statusCode !== 503 && err.statusCode !== 408) throw explainElasticError(err, target);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  const e = explainElasticError(last, target);
+  throw new NyxError(`${e.message} (waited ${Math.round(waitMs / 1000)}s)`);
+}
