@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
 import { loadConfig, type LoadedConfig } from '../config/index.ts';
 import { setLogLevel } from '../log/logger.ts';
+import { NyxError } from '../errors.ts';
+import { readLocalNode } from '../elastic/local-node.ts';
+import { connectElastic, type ElasticContext } from '../elastic/connect.ts';
 
 /** Loads config from the global --config option; every command starts here. */
 export function commandConfig(command: Command): LoadedConfig {
@@ -13,4 +16,19 @@ export function commandConfig(command: Command): LoadedConfig {
 /** Progress goes to stderr so stdout stays parseable (e.g. `--json`). */
 export function progress(line: string): void {
   process.stderr.write(`${line}\n`);
+}
+
+/**
+ * Connects to the configured cluster; with none configured, to the local node if it runs.
+ */
+export async function commandElastic(command: Command): Promise<{ loaded: LoadedConfig; ctx: ElasticContext }> {
+  const loaded = commandConfig(command);
+  const { config, secrets } = loaded;
+  let url: string | undefined;
+  if (!config.elasticsearch.url && !config.elasticsearch.cloud_id) {
+    const local = readLocalNode('default', config.local_node.home);
+    if (!local) throw new NyxError('no Elasticsearch configured and no local node running', 'set ELASTICSEARCH_URL, or run `nyx es start` or `nyx up`');
+    url = local.url;
+  }
+  return { loaded, ctx: await connectElastic(config, secrets, url) };
 }

@@ -1,0 +1,133 @@
+import { createHash } from 'node:crypto';
+import type { AssetCatalog } from '../assets/catalog.ts';
+import { sourceSettings, type NyxConfig, type Source } from '../config/index.ts';
+import { missingProcessors, type ClusterCapabilities } from '../elastic/capabilities.ts';
+import { pipelineProcessorsUsed } from './processors.ts';
+
+export type AssetKind = 'component_template' | 'index_template' | 'ingest_pipeline' | 'ml_job' | 'ml_datafeed';
+
+/** One thing bootstrap puts into the cluster, as Nyx wants it to be. */
+export interface DesiredAsset {
+  kind: AssetKind;
+  name: string;
+  version: number;
+  /** The request body, without `_meta` (added at apply time with version and hash). */
+  body: Record<string, unknown>;
+  /** A user hook: created if absent, never overwritten or deleted. */
+  hook?: boolean;
+  /** Why this cluster cannot take it (it is then skipped, and Nyx's fallback covers it). */
+  skip?: string;
+  source?: Source;
+}
+
+export const ECS_COMPONENT = 'nyx-ecs@package';
+export const IOC_PIPELINE = 'nyx-ioc-enrichment';
+
+export const names = {
+  packageComponent: (s: Source) => `logs-${s}@package`,
+  customComponent: (s: Source) => `logs-${s}@custom`,
+  indexTemplate: (s: Source) => `logs-${s}`,
+  pipeline: (s: Source) => `logs-${s}@nyx`,
+  customPipeline: (s: Source) => `logs-${s}@custom`,
+  dataStream: (s: Source, namespace: string) => `logs-${s}-${namespace}`,
+};
+
+/** Hash of a body without _meta: recorded in _meta so drift and upgrades can be told apart. */
+export function bodyHash(body: Record<string, unknown>): string {
+  return createHash('sha256').update(stableStringify(body)).digest('hex').slice(0, 16);
+}
+
+export function stableStringify(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableStringify((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * Everything bootstrap installs, in apply order (pipelines before the templates that name them,
+ * component templates before the index templates composed of them, jobs before datafeeds).
+ */
+export function buildDesiredAssets(catalog: AssetCatalog, config: NyxConfig, caps: ClusterCapabilities): DesiredAsset[] {
+  const assets: DesiredAsset[] = [];
+  const iocMissing = missingProcessors(caps, pipelineProcessorsUsed(catalog.iocEnrichment.pipeline));
+  const iocInCluster = iocMissing.length === 0 && caps.painless;
+  assets.push({
+    kind: 'ingest_pipeline',
+    name: IOC_PIPELINE,
+    version: catalog.iocEnrichment.version,
+    body: { ...catalog.iocEnrichment.pipeline },
+    ...(iocInCluster ? {} : { skip: `runs in Nyx: the cluster lacks ${iocMissing.length ? `processors ${iocMissing.join(', ')}` : 'Painless'}` }),
+  });
+  const pipelineInCluster = new Map<Source, boolean>();
+  for (const src of catalog.sources) {
+    const s = src.source;
+    assets.push({ kind: 'ingest_pipeline', name: names.customPipeline(s), version: 1, hook: true, source: s, body: { description: `user hook for logs-${s}: yours to edit; Nyx never overwrites or deletes it`, processors: [] } });
+    const missing = missingProcessors(caps, pipelineProcessorsUsed(src.pipeline));
+    pipelineInCluster.set(s, missing.length === 0);
+    const processors = [
+      ...src.pipeline.processors,
+      ...(iocInCluster ? [{ pipeline: { name: IOC_PIPELINE, ignore_missing_pipeline: true } }] : []),
+      { pipeline: { name: names.customPipeline(s), ignore_missing_pipeline: true } },
+    ];
+    assets.push({
+      kind: 'ingest_pipeline',
+      name: names.pipeline(s),
+      version: src.version,
+      source: s,
+      body: { ...src.pipeline, processors },
+      ...(missing.length ? { skip: `runs in Nyx: the cluster lacks processors ${missing.slice(0, 6).join(', ')}${missing.length > 6 ? `, +${missing.length - 6} more` : ''}` } : {}),
+    });
+  }
+  assets.push({ kind: 'component_template', name: ECS_COMPONENT, version: catalog.ecs.version, body: { template: { mappings: catalog.ecs.mappings } } });
+  for (const src of catalog.sources) {
+    const s = src.source;
+    const settings = sourceSettings(config, s);
+    const index: Record<string, unknown> = {
+      codec: 'best_compression',
+      number_of_shards: String(settings.shards),
+      number_of_replicas: String(settings.replicas),
+    };
+    if (pipelineInCluster.get(s)) index.default_pipeline = names.pipeline(s);
+    assets.push({
+      kind: 'component_template',
+      name: names.packageComponent(s),
+      version: src.version,
+      source: s,
+      body: {
+        template: {
+          settings: { index },
+          ...(src.mappings ? { mappings: src.mappings } : {}),
+          lifecycle: { data_retention: `${settings.retention_days}d` },
+        },
+      },
+    });
+    assets.push({ kind: 'component_template', name: names.customComponent(s), version: 1, hook: true, source: s, body: { template: {} } });
+  }
+  for (const src of catalog.sources) {
+    const s = src.source;
+    assets.push({
+      kind: 'index_template',
+      name: names.indexTemplate(s),
+      version: src.version,
+      source: s,
+      body: {
+        index_patterns: [`logs-${s}-*`],
+        data_stream: {},
+        priority: 200,
+        composed_of: [ECS_COMPONENT, names.packageComponent(s), names.customComponent(s)],
+        ignore_missing_component_templates: [names.customComponent(s)],
+      },
+    });
+  }
+  for (const ml of catalog.ml) {
+    const skip = caps.ml.available ? undefined : caps.ml.reason ?? 'machine learning is not available';
+    assets.push({ kind: 'ml_job', name: ml.job_id, version: ml.version, body: { ...ml.job }, ...(skip ? { skip } : {}) });
+    assets.push({ kind: 'ml_datafeed', name: `datafeed-${ml.job_id}`, version: ml.version, body: { job_id: ml.job_id, ...ml.datafeed }, ...(skip ? { skip } : {}) });
+  }
+  return assets;
+}
