@@ -75,6 +75,18 @@ const mlFileSchema = z
   .strict();
 export type MlAsset = z.infer<typeof mlFileSchema>;
 
+/** Nyx's own stores (agents, dead letters, alerts, state): plain templates, one file each under pipelines/system/. */
+const systemFileSchema = z
+  .object({
+    version: z.number().int().positive(),
+    kind: z.enum(['index_template', 'component_template']),
+    name: z.string().regex(/^[a-z0-9][a-z0-9_.@-]*$/),
+    description: z.string().optional(),
+    body: z.record(z.string(), z.unknown()),
+  })
+  .strict();
+export type SystemAsset = z.infer<typeof systemFileSchema> & { file: string };
+
 export interface SourceAsset {
   source: Source;
   version: number;
@@ -90,6 +102,7 @@ export interface AssetCatalog {
   sources: SourceAsset[];
   iocEnrichment: { version: number; pipeline: { description?: string; processors: Array<Record<string, unknown>>; on_failure?: Array<Record<string, unknown>> }; file: string };
   ml: Array<MlAsset & { file: string }>;
+  system: SystemAsset[];
 }
 
 /** Reads a YAML file and validates it; errors name the file, the path inside it and the line. */
@@ -159,7 +172,14 @@ export function loadAssetCatalog(dir: string = DEFAULT_ASSETS_DIR): AssetCatalog
           return { ...asset, file };
         })
     : [];
-  return { dir, ecs: { version: ecs.version, mappings: ecs.mappings, file: ecsFile }, sources, iocEnrichment: { ...ioc, file: iocFile }, ml };
+  const systemDir = join(dir, 'system');
+  const system = existsSync(systemDir)
+    ? readdirSync(systemDir)
+        .filter((f) => f.endsWith('.yml'))
+        .sort()
+        .map((f) => ({ ...readAsset(join(systemDir, f), systemFileSchema), file: join(systemDir, f) }))
+    : [];
+  return { system, dir, ecs: { version: ecs.version, mappings: ecs.mappings, file: ecsFile }, sources, iocEnrichment: { ...ioc, file: iocFile }, ml };
 }
 
 // Compile-time proof that ML asset bodies fit the official client's request types:

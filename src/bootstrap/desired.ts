@@ -124,6 +124,10 @@ export function buildDesiredAssets(catalog: AssetCatalog, config: NyxConfig, cap
       },
     });
   }
+  // Nyx's own stores: component templates first, then index templates composed of them.
+  for (const kind of ['component_template', 'index_template'] as const) {
+    for (const sys of catalog.system.filter((a) => a.kind === kind)) assets.push({ kind, name: sys.name, version: sys.version, body: sys.body });
+  }
   for (const ml of catalog.ml) {
     const skip = caps.ml.available ? undefined : caps.ml.reason ?? 'machine learning is not available';
     assets.push({ kind: 'ml_job', name: ml.job_id, version: ml.version, body: { ...ml.job }, ...(skip ? { skip } : {}) });

@@ -16,7 +16,7 @@ export interface BootstrapOptions {
 }
 
 function desiredFor(ctx: ElasticContext, config: NyxConfig, options: BootstrapOptions): { catalog: AssetCatalog; desired: DesiredAsset[] } {
-  const catalog = loadAssetCatalog(options.assetsDir ?? DEFAULT_ASSETS_DIR);
+  const catalog = loadAssetCatalog(options.assetsDir ?? process.env.NYX_ASSETS_DIR ?? DEFAULT_ASSETS_DIR);
   return { catalog, desired: buildDesiredAssets(catalog, config, ctx.caps) };
 }
 

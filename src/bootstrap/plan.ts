@@ -106,7 +106,7 @@ export async function planAssets(client: Client, desired: DesiredAsset[], target
     }
     const diff = diffBodies(current.body, asset.body);
     const installedHash = current.meta?.hash;
-    if (installedHash !== bodyHash(asset.body)) {
+    if (installedHash !== bodyHash(asset.body) || from !== asset.version) {
       entries.push({ ...withFrom, action: 'update', diff, ...(from !== undefined && from !== asset.version ? { reason: `version ${from} → ${asset.version}` } : {}) });
     } else if (diff.length) {
       entries.push({ ...withFrom, action: 'drifted', diff, reason: 'changed in the cluster since Nyx installed it: bootstrap restores it' });
