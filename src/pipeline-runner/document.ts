@@ -1,0 +1,210 @@
+/**
+ * The document a pipeline works on, and Elasticsearch's dotted field-path semantics:
+ * `a.b.c` walks nested objects (a key that itself contains a dot is NOT found, exactly as in
+ * ES before `dot_expander`), a numeric segment indexes into an array, `_index`/`_id`/... address
+ * the document's metadata and `_ingest.*` the per-run ingest metadata.
+ */
+
+export type JsonObject = { [key: string]: unknown };
+
+/** Raised by a processor; the runner turns it into ES failure semantics (on_failure etc.). */
+export class ProcessorError extends Error {
+  /** Set once by the innermost processor that failed, like ES's processor_type/tag headers. */
+  processorType?: string;
+  processorTag?: string;
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProcessorError';
+  }
+}
+
+/** Keys that address the document's metadata rather than its source. */
+export const METADATA_FIELDS = new Set(['_index', '_id', '_routing', '_version', '_version_type', '_if_seq_no', '_if_primary_term', '_dynamic_templates']);
+
+export class IngestDocument {
+  dropped = false;
+  /** Names of the pipelines being executed, innermost last (cycle detection, on_failure_pipeline). */
+  readonly pipelineStack: string[] = [];
+  constructor(
+    public source: JsonObject,
+    public readonly meta: JsonObject,
+    public readonly ingest: JsonObject,
+  ) {}
+}
+
+const enum Root {
+  Source,
+  Meta,
+  Ingest,
+}
+
+/** A field path split once at compile time; the hot path never re-parses it. */
+export class FieldPath {
+  private readonly root: Root;
+  /** Segments below the root (for metadata: the single metadata key). */
+  readonly segments: readonly string[];
+  constructor(readonly path: string) {
+    if (path.length === 0) throw new ProcessorError('path cannot be null nor empty');
+    let parts = path.split('.');
+    if (parts[0] === '_ingest') {
+      this.root = Root.Ingest;
+      parts = parts.slice(1);
+    } else if (parts[0] === '_source') {
+      this.root = Root.Source;
+      parts = parts.slice(1);
+    } else if (parts.length === 1 && METADATA_FIELDS.has(path)) {
+      this.root = Root.Meta;
+    } else {
+      this.root = Root.Source;
+    }
+    if (parts.length === 0 || parts.some((p) => p.length === 0)) throw new ProcessorError(`path [${path}] is not valid`);
+    this.segments = parts;
+  }
+
+  private container(doc: IngestDocument): JsonObject {
+    return this.root === Root.Source ? doc.source : this.root === Root.Meta ? doc.meta : doc.ingest;
+  }
+
+  /** The value, or `undefined` when any part of the path is absent. */
+  get(doc: IngestDocument): unknown {
+    let current: unknown = this.container(doc);
+    for (const segment of this.segments) {
+      current = child(current, segment);
+      if (current === undefined) return undefined;
+    }
+    return current;
+  }
+
+  has(doc: IngestDocument): boolean {
+    return this.get(doc) !== undefined;
+  }
+
+  /** Like `get`, but a missing field is an ES-worded failure. */
+  require(doc: IngestDocument): unknown {
+    const value = this.get(doc);
+    if (value === undefined) throw new ProcessorError(`field [${this.segments[this.segments.length - 1]}] not present as part of path [${this.path}]`);
+    return value;
+  }
+
+  /** Sets the value, creating intermediate objects; fails when a parent is not an object or array. */
+  set(doc: IngestDocument, value: unknown): void {
+    let current: unknown = this.container(doc);
+    const last = this.segments.length - 1;
+    for (let i = 0; i < last; i++) {
+      const segment = this.segments[i]!;
+      if (Array.isArray(current)) {
+        current = current[arrayIndex(current, segment, this.path)];
+        continue;
+      }
+      if (!isObject(current)) throw parentTypeError(segment, current, this.path);
+      let next = current[segment];
+      if (next === undefined || next === null) {
+        next = {};
+        current[segment] = next;
+      }
+      current = next;
+    }
+    const leaf = this.segments[last]!;
+    if (Array.isArray(current)) {
+      current[arrayIndex(current, leaf, this.path)] = value;
+    } else if (isObject(current)) {
+      current[leaf] = value;
+    } else {
+      throw parentTypeError(leaf, current, this.path);
+    }
+  }
+
+  /** Appends like ES `appendFieldValue`: scalars become a list, lists are extended. */
+  append(doc: IngestDocument, values: unknown[], allowDuplicates: boolean): void {
+    const existing = this.get(doc);
+    const list: unknown[] = existing === undefined ? [] : Array.isArray(existing) ? existing : [existing];
+    for (const value of values) {
+      if (!allowDuplicates && list.some((item) => deepEqual(item, value))) continue;
+      list.push(value);
+    }
+    if (list !== existing) this.set(doc, list);
+  }
+
+  /** Removes the field; returns false when it was not there. */
+  remove(doc: IngestDocument): boolean {
+    let current: unknown = this.container(doc);
+    const last = this.segments.length - 1;
+    for (let i = 0; i < last; i++) {
+      current = child(current, this.segments[i]!);
+      if (current === undefined) return false;
+    }
+    const leaf = this.segments[last]!;
+    if (Array.isArray(current)) {
+      const index = Number(leaf);
+      if (!Number.isInteger(index) || index < 0 || index >= current.length) return false;
+      current.splice(index, 1);
+      return true;
+    }
+    if (!isObject(current) || !(leaf in current)) return false;
+    delete current[leaf];
+    return true;
+  }
+}
+
+function child(container: unknown, segment: string): unknown {
+  if (Array.isArray(container)) {
+    const index = Number(segment);
+    return Number.isInteger(index) && index >= 0 ? container[index] : undefined;
+  }
+  if (isObject(container)) return Object.prototype.hasOwnProperty.call(container, segment) ? container[segment] : undefined;
+  return undefined;
+}
+
+function arrayIndex(list: unknown[], segment: string, path: string): number {
+  const index = Number(segment);
+  if (!Number.isInteger(index) || index < 0) throw new ProcessorError(`[${segment}] is not an integer, cannot be used as an index as part of path [${path}]`);
+  if (index >= list.length) throw new ProcessorError(`[${index}] is out of bounds for array with length [${list.length}] as part of path [${path}]`);
+  return index;
+}
+
+function parentTypeError(segment: string, parent: unknown, path: string): ProcessorError {
+  return new ProcessorError(`cannot set [${segment}] with parent object of type [${javaTypeName(parent)}] as part of path [${path}]`);
+}
+
+export function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
+}
+
+/** The Java class name ES would print for a value, so error messages read the same. */
+export function javaTypeName(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (typeof value === 'string') return 'java.lang.String';
+  if (typeof value === 'boolean') return 'java.lang.Boolean';
+  if (typeof value === 'number') return Number.isInteger(value) ? (Math.abs(value) <= 2147483647 ? 'java.lang.Integer' : 'java.lang.Long') : 'java.lang.Double';
+  if (Array.isArray(value)) return 'java.util.ArrayList';
+  return 'java.util.LinkedHashMap';
+}
+
+/** Deep copy of JSON-like data; much faster than structuredClone for small documents. */
+export function cloneJson<T>(value: T): T {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map(cloneJson) as T;
+  if (value instanceof Date) return new Date(value.getTime()) as T;
+  const copy: JsonObject = {};
+  for (const key of Object.keys(value)) copy[key] = cloneJson((value as JsonObject)[key]);
+  return copy as T;
+}
+
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((item, i) => deepEqual(item, b[i]));
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  return ka.length === kb.length && ka.every((k) => deepEqual((a as JsonObject)[k], (b as JsonObject)[k]));
+}
+
+/** How ES/Java renders a value inside a message or template (`[a, b]`, `{k=v}`). */
+export function javaToString(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) return `[${value.map(javaToString).join(', ')}]`;
+  if (isObject(value)) return `{${Object.keys(value).map((k) => `${k}=${javaToString(value[k])}`).join(', ')}}`;
+  return String(value);
+}

@@ -1,0 +1,259 @@
+/** Processors that move, set, remove or reshape field values. */
+import { isIP } from 'node:net';
+import { FieldPath, ProcessorError, cloneJson, isObject, javaToString, javaTypeName, type JsonObject } from '../document.ts';
+import type { IngestDocument } from '../document.ts';
+import { javaRegex, javaReplacement, javaSplit } from '../java-regex.ts';
+import type { ProcessorBody, ProcessorFactory } from '../processor.ts';
+import { compileFieldRef, compileValue } from '../template.ts';
+
+export function notPresent(path: string): ProcessorError {
+  const leaf = path.split('.').pop();
+  return new ProcessorError(`field [${leaf}] not present as part of path [${path}]`);
+}
+
+/**
+ * Reads the option `field` of a processor with `ignore_missing`: returns undefined when the run
+ * should skip (missing/null and ignored), throws ES's messages otherwise.
+ */
+export function readField(doc: IngestDocument, field: FieldPath, ignoreMissing: boolean, nullMessage: string): unknown {
+  const value = field.get(doc);
+  if (value === undefined || value === null) {
+    if (ignoreMissing) return undefined;
+    if (value === undefined) throw notPresent(field.path);
+    throw new ProcessorError(nullMessage);
+  }
+  return value;
+}
+
+/** lowercase/uppercase/trim/urldecode: strings and lists of strings, ES's AbstractStringProcessor. */
+function stringBody(o: { field: string; target_field?: string | undefined; ignore_missing: boolean }, fn: (s: string) => string): ProcessorBody {
+  const field = new FieldPath(o.field);
+  const target = new FieldPath(o.target_field ?? o.field);
+  const castError = (v: unknown) => new ProcessorError(`field [${o.field}] of type [${javaTypeName(v)}] cannot be cast to [java.lang.String]`);
+  return (doc) => {
+    const value = readField(doc, field, o.ignore_missing, `field [${o.field}] is null, cannot process it.`);
+    if (value === undefined) return;
+    if (typeof value === 'string') target.set(doc, fn(value));
+    else if (Array.isArray(value)) {
+      target.set(
+        doc,
+        value.map((item) => {
+          if (typeof item !== 'string') throw castError(item);
+          return fn(item);
+        }),
+      );
+    } else throw castError(value);
+  };
+}
+
+function urlDecode(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    throw new ProcessorError(`Could not decode URL [${text}]: malformed escape sequence`);
+  }
+}
+
+export const lowercase: ProcessorFactory<'lowercase'> = (o) => stringBody(o, (s) => s.toLowerCase());
+export const uppercase: ProcessorFactory<'uppercase'> = (o) => stringBody(o, (s) => s.toUpperCase());
+export const trim: ProcessorFactory<'trim'> = (o) => stringBody(o, (s) => s.trim());
+export const urldecode: ProcessorFactory<'urldecode'> = (o) => stringBody(o, urlDecode);
+
+export const set: ProcessorFactory<'set'> = (o) => {
+  const field = compileFieldRef(o.field);
+  const copyFrom = o.copy_from === undefined ? undefined : new FieldPath(o.copy_from);
+  const value = o.value === undefined ? undefined : compileValue(o.value);
+  return (doc) => {
+    const path = field(doc);
+    if (!o.override) {
+      const existing = path.get(doc);
+      if (existing !== undefined && existing !== null) return;
+    }
+    let next: unknown;
+    if (copyFrom) {
+      next = copyFrom.get(doc);
+      if (next === undefined && !o.ignore_empty_value) throw notPresent(copyFrom.path);
+      next = cloneJson(next);
+    } else next = value!(doc);
+    if (o.ignore_empty_value && (next === undefined || next === null || next === '')) return;
+    path.set(doc, next);
+  };
+};
+
+export const append: ProcessorFactory<'append'> = (o) => {
+  const field = compileFieldRef(o.field);
+  const value = compileValue(o.value);
+  return (doc) => {
+    const rendered = value(doc);
+    field(doc).append(doc, Array.isArray(rendered) ? rendered : [rendered], o.allow_duplicates);
+  };
+};
+
+export const remove: ProcessorFactory<'remove'> = (o) => {
+  if (o.keep) {
+    const keep = o.keep.map((k) => k.split('.'));
+    return (doc) => keepOnly(doc.source, keep);
+  }
+  const fields = (o.field ?? []).map(compileFieldRef);
+  return (doc) => {
+    for (const field of fields) {
+      const path = field(doc);
+      if (!path.remove(doc) && !o.ignore_missing) throw notPresent(path.path);
+    }
+  };
+};
+
+/** `remove.keep`: drops every field that is neither kept nor on the way to a kept field. */
+function keepOnly(object: JsonObject, keep: string[][]): void {
+  for (const key of Object.keys(object)) {
+    const below = keep.filter((k) => k[0] === key);
+    if (below.length === 0) delete object[key];
+    else if (!below.some((k) => k.length === 1) && isObject(object[key])) keepOnly(object[key], below.map((k) => k.slice(1)));
+  }
+}
+
+export const rename: ProcessorFactory<'rename'> = (o) => {
+  const field = compileFieldRef(o.field);
+  const target = compileFieldRef(o.target_field);
+  return (doc) => {
+    const from = field(doc);
+    const to = target(doc);
+    const value = from.get(doc);
+    if (value === undefined) {
+      if (o.ignore_missing) return;
+      throw new ProcessorError(`field [${from.path}] doesn't exist`);
+    }
+    if (to.get(doc) !== undefined && !o.override) throw new ProcessorError(`field [${to.path}] already exists`);
+    from.remove(doc);
+    try {
+      to.set(doc, value);
+    } catch (err) {
+      from.set(doc, value); // ES restores the source field when the target cannot be set
+      throw err;
+    }
+  };
+};
+
+const INT_RE = /^[+-]?\d+$/;
+const HEX_RE = /^([+-]?)0[xX]([0-9a-fA-F]+)$/;
+const FLOAT_RE = /^[+-]?(NaN|Infinity|(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)[fFdD]?$/;
+
+function parseInteger(text: string, bits: 32 | 64): number | undefined {
+  let n: number;
+  const hex = HEX_RE.exec(text);
+  if (hex) n = (hex[1] === '-' ? -1 : 1) * parseInt(hex[2]!, 16);
+  else if (INT_RE.test(text)) n = Number(text);
+  else return undefined;
+  const limit = bits === 32 ? 2147483648 : 9223372036854775808;
+  return n >= -limit && n < limit ? n : undefined;
+}
+
+function parseFloatJava(text: string): number | undefined {
+  const trimmed = text.trim();
+  if (!FLOAT_RE.test(trimmed)) return undefined;
+  return Number(trimmed.replace(/[fFdD]$/, '').replace(/^([+-]?)Infinity$/, '$1Infinity'));
+}
+
+type Converter = (value: unknown) => unknown;
+
+function converter(type: string): Converter {
+  const fail = (value: unknown): never => {
+    throw new ProcessorError(`unable to convert [${javaToString(value)}] to ${type}`);
+  };
+  switch (type) {
+    case 'integer':
+    case 'long': {
+      const bits = type === 'integer' ? 32 : 64;
+      return (v) => (typeof v === 'number' && Number.isInteger(v) ? v : parseInteger(javaToString(v), bits) ?? fail(v));
+    }
+    case 'float':
+    case 'double':
+      return (v) => (typeof v === 'number' ? v : parseFloatJava(javaToString(v)) ?? fail(v));
+    case 'boolean':
+      return (v) => {
+        if (typeof v === 'boolean') return v;
+        const s = javaToString(v).toLowerCase();
+        if (s === 'true') return true;
+        if (s === 'false') return false;
+        throw new ProcessorError(`[${javaToString(v)}] is not a boolean value, cannot convert to boolean`);
+      };
+    case 'string':
+      return (v) => javaToString(v);
+    case 'ip':
+      return (v) => {
+        const s = javaToString(v);
+        if (isIP(s) === 0) throw new ProcessorError(`'${s}' is not an IP string literal.`);
+        return s;
+      };
+    default:
+      // auto: the closest non-string type, else the value unchanged (never a failure).
+      return (v) => {
+        if (typeof v !== 'string') return v;
+        const asInt = parseInteger(v, 64);
+        if (asInt !== undefined) return asInt;
+        const asFloat = parseFloatJava(v);
+        if (asFloat !== undefined) return asFloat;
+        if (v.toLowerCase() === 'true') return true;
+        if (v.toLowerCase() === 'false') return false;
+        return v;
+      };
+  }
+}
+
+export const convert: ProcessorFactory<'convert'> = (o) => {
+  const field = new FieldPath(o.field);
+  const target = new FieldPath(o.target_field ?? o.field);
+  const convertOne = converter(o.type);
+  return (doc) => {
+    const value = readField(doc, field, o.ignore_missing, `Field [${o.field}] is null, cannot be converted to type [${o.type}]`);
+    if (value === undefined) return;
+    target.set(doc, Array.isArray(value) ? value.map(convertOne) : convertOne(value));
+  };
+};
+
+export const gsub: ProcessorFactory<'gsub'> = (o) => {
+  const pattern = javaRegex(o.pattern, 'g');
+  const replacement = javaReplacement(o.replacement);
+  return stringBody(o, (s) => s.replace(pattern, replacement));
+};
+
+export const join: ProcessorFactory<'join'> = (o) => {
+  const field = new FieldPath(o.field);
+  const target = new FieldPath(o.target_field ?? o.field);
+  return (doc) => {
+    const value = field.require(doc);
+    if (!Array.isArray(value)) throw new ProcessorError(`field [${o.field}] of type [${javaTypeName(value)}] cannot be cast to [java.util.List]`);
+    target.set(doc, value.map(javaToString).join(o.separator));
+  };
+};
+
+export const split: ProcessorFactory<'split'> = (o) => {
+  const field = new FieldPath(o.field);
+  const target = new FieldPath(o.target_field ?? o.field);
+  const separator = javaRegex(o.separator);
+  return (doc) => {
+    const value = readField(doc, field, o.ignore_missing, `field [${o.field}] is null, cannot split.`);
+    if (value === undefined) return;
+    if (typeof value !== 'string') throw new ProcessorError(`field [${o.field}] of type [${javaTypeName(value)}] cannot be cast to [java.lang.String]`);
+    target.set(doc, javaSplit(value, separator, o.preserve_trailing));
+  };
+};
+
+export const dot_expander: ProcessorFactory<'dot_expander'> = (o) => {
+  const parentPath = o.path === undefined ? undefined : new FieldPath(o.path);
+  const expandOne = (doc: IngestDocument, parent: JsonObject, key: string): void => {
+    if (!key.includes('.') || !(key in parent)) return;
+    const value = parent[key];
+    delete parent[key];
+    const target = new FieldPath(o.path ? `${o.path}.${key}` : key);
+    // An existing value is kept and the expanded one appended, unless override is set (ES).
+    if (target.get(doc) !== undefined && !o.override) target.append(doc, [value], true);
+    else target.set(doc, value);
+  };
+  return (doc) => {
+    const parent = parentPath ? parentPath.get(doc) : doc.source;
+    if (!isObject(parent)) return;
+    if (o.field === '*') for (const key of Object.keys(parent)) expandOne(doc, parent, key);
+    else expandOne(doc, parent, o.field);
+  };
+};
