@@ -1,0 +1,112 @@
+import { canonicalIp, parseIp, type ParsedIp } from './ip.ts';
+
+/** An ECS event as it arrives: nested objects, dotted keys, or a mix of both. */
+export type EcsDocument = Record<string, unknown>;
+
+/** Field paths interned to small integers, so an event's per-field cache is a plain array. */
+export class FieldTable {
+  private readonly ids = new Map<string, number>();
+  readonly paths: string[][] = [];
+
+  intern(path: string): number {
+    let id = this.ids.get(path);
+    if (id === undefined) {
+      id = this.paths.length;
+      this.ids.set(path, id);
+      this.paths.push(path.split('.'));
+    }
+    return id;
+  }
+
+  get size(): number {
+    return this.paths.length;
+  }
+}
+
+/**
+ * The values of one field in one event, converted once and shared by every rule that reads
+ * the field: raw strings, lower-cased strings, numbers and IPs are each computed on first use.
+ */
+export class FieldValues {
+  private lowerCache: string[] | undefined;
+  private numberCache: number[] | undefined;
+  private ipCache: (ParsedIp | undefined)[] | undefined;
+  private canonicalCache: (string | undefined)[] | undefined;
+
+  constructor(
+    /** Non-null values that have a string form. */
+    readonly raw: string[],
+    /** True when the field holds any non-null value (objects included). */
+    readonly present: boolean,
+  ) {}
+
+  get lower(): string[] {
+    return (this.lowerCache ??= this.raw.map((v) => v.toLowerCase()));
+  }
+
+  get numbers(): number[] {
+    return (this.numberCache ??= this.raw.map((v) => (v.trim() === '' ? NaN : Number(v))).filter((n) => !Number.isNaN(n)));
+  }
+
+  get ips(): (ParsedIp | undefined)[] {
+    return (this.ipCache ??= this.raw.map(parseIp));
+  }
+
+  get canonicalIps(): (string | undefined)[] {
+    return (this.canonicalCache ??= this.raw.map(canonicalIp));
+  }
+}
+
+const EMPTY = new FieldValues([], false);
+
+function collect(node: unknown, parts: string[], i: number, out: { values: string[]; present: boolean }): void {
+  if (Array.isArray(node)) {
+    for (const el of node) collect(el, parts, i, out);
+    return;
+  }
+  if (i === parts.length) {
+    if (node === null || node === undefined) return;
+    out.present = true;
+    if (typeof node === 'string') out.values.push(node);
+    else if (typeof node === 'number' || typeof node === 'boolean' || typeof node === 'bigint') out.values.push(String(node));
+    return;
+  }
+  if (node === null || typeof node !== 'object') return;
+  const obj = node as Record<string, unknown>;
+  // Try `a`, `a.b`, `a.b.c`… as keys at this level: covers nested, dotted and mixed shapes.
+  let key = parts[i]!;
+  for (let j = i; j < parts.length; j++) {
+    if (j > i) key += `.${parts[j]}`;
+    if (Object.prototype.hasOwnProperty.call(obj, key)) collect(obj[key], parts, j + 1, out);
+  }
+}
+
+/** Read-through cache of one event's fields for the duration of its evaluation. */
+export class EventView {
+  private readonly cache: (FieldValues | undefined)[];
+
+  constructor(
+    private readonly table: FieldTable,
+    readonly doc: EcsDocument,
+  ) {
+    this.cache = new Array<FieldValues | undefined>(table.size);
+  }
+
+  get(id: number): FieldValues {
+    let v = this.cache[id];
+    if (v === undefined) {
+      const out = { values: [] as string[], present: false };
+      collect(this.doc, this.table.paths[id]!, 0, out);
+      v = out.present ? new FieldValues(out.values, true) : EMPTY;
+      this.cache[id] = v;
+    }
+    return v;
+  }
+}
+
+/** One-off field read (tests, tools): all string forms of a dotted path. */
+export function readField(doc: EcsDocument, path: string): string[] {
+  const out = { values: [] as string[], present: false };
+  collect(doc, path.split('.'), 0, out);
+  return out.values;
+}
