@@ -32,6 +32,22 @@ export const names = {
   dataStream: (s: Source, namespace: string) => `logs-${s}-${namespace}`,
 };
 
+/**
+ * Date processors that name no timezone read local times in the site's zone (ingest.timezone):
+ * the in-process runner gets it as an option; Elasticsearch gets it written into the processor.
+ */
+export function withSiteTimezone(processors: Array<Record<string, unknown>>, timezone: string): Array<Record<string, unknown>> {
+  return processors.map((p) => {
+    const [[type, options]] = Object.entries(p) as [[string, Record<string, unknown>]];
+    if (!options || typeof options !== 'object') return p;
+    const next: Record<string, unknown> = { ...options };
+    if (type === 'date' && next.timezone === undefined) next.timezone = timezone;
+    if (Array.isArray(next.on_failure)) next.on_failure = withSiteTimezone(next.on_failure as Array<Record<string, unknown>>, timezone);
+    if (type === 'foreach' && next.processor && typeof next.processor === 'object') next.processor = withSiteTimezone([next.processor as Record<string, unknown>], timezone)[0];
+    return { [type]: next };
+  });
+}
+
 /** Hash of a body without _meta: recorded in _meta so drift and upgrades can be told apart. */
 export function bodyHash(body: Record<string, unknown>): string {
   return createHash('sha256').update(stableStringify(body)).digest('hex').slice(0, 16);
@@ -70,7 +86,7 @@ export function buildDesiredAssets(catalog: AssetCatalog, config: NyxConfig, cap
     const missing = missingProcessors(caps, pipelineProcessorsUsed(src.pipeline));
     pipelineInCluster.set(s, missing.length === 0);
     const processors = [
-      ...src.pipeline.processors,
+      ...withSiteTimezone(src.pipeline.processors, config.ingest.timezone),
       ...(iocInCluster ? [{ pipeline: { name: IOC_PIPELINE, ignore_missing_pipeline: true } }] : []),
       { pipeline: { name: names.customPipeline(s), ignore_missing_pipeline: true } },
     ];

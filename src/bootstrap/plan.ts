@@ -28,6 +28,7 @@ const SERVER_DEFAULTS: Record<string, string> = {
   'data_stream.hidden': 'false',
   'data_stream.allow_custom_routing': 'false',
   'template.lifecycle.enabled': 'true',
+  composed_of: '[]',
 };
 
 /** Flattens to path → string, so `"1"` and `1` (Elasticsearch returns settings as strings) compare equal. */
@@ -43,17 +44,33 @@ function flatten(value: unknown, prefix = '', out: Map<string, string> = new Map
   return out;
 }
 
+/** Elasticsearch stores index settings under `index.`: `settings.number_of_shards` reads back as `settings.index.number_of_shards`. */
+function canonicalPath(path: string): string {
+  return path.replace(/(^|\.)settings\.(?!index\.)/, '$1settings.index.');
+}
+
+function canonical(map: Map<string, string>): Map<string, string> {
+  return new Map([...map].map(([k, v]) => [canonicalPath(k), v]));
+}
+
+function hasChildren(map: Map<string, string>, path: string): boolean {
+  for (const k of map.keys()) if (k.startsWith(`${path}.`) || k.startsWith(`${path}[`)) return true;
+  return false;
+}
+
 function short(v: string): string {
   return v.length > 80 ? `${v.slice(0, 77)}…` : v;
 }
 
 /** The differences between what the cluster has and what Nyx wants, as readable lines. */
 export function diffBodies(actual: Record<string, unknown>, desired: Record<string, unknown>): string[] {
-  const a = flatten(actual);
-  const d = flatten(desired);
+  const a = canonical(flatten(actual));
+  const d = canonical(flatten(desired));
   const lines: string[] = [];
   for (const [path, want] of d) {
     const have = a.get(path);
+    // An empty object or list Nyx asks for (e.g. `data_stream: {}`) is satisfied by whatever defaults fill it.
+    if (have === undefined && (want === '{}' || want === '[]') && hasChildren(a, path)) continue;
     if (have === undefined) lines.push(`+ ${path}: ${short(want)}`);
     else if (have !== want) lines.push(`~ ${path}: ${short(have)} → ${short(want)}`);
   }
@@ -61,7 +78,10 @@ export function diffBodies(actual: Record<string, unknown>, desired: Record<stri
     if (d.has(path)) continue;
     if (SERVER_DEFAULTS[path] === have) continue;
     // A `{}`/`[]` placeholder on one side is matched by children on the other.
-    if ([...d.keys()].some((k) => k.startsWith(`${path}.`) || k.startsWith(`${path}[`))) continue;
+    if (hasChildren(d, path)) continue;
+    if ([...d].some(([k, v]) => (v === '{}' || v === '[]') && path.startsWith(`${k}.`))) {
+      if (SERVER_DEFAULTS[path] === undefined || SERVER_DEFAULTS[path] === have) continue;
+    }
     lines.push(`- ${path}: ${short(have)}`);
   }
   return lines;

@@ -16,6 +16,9 @@ export interface EventRejection {
   reason: string;
 }
 
+/** What happened to one event of the batch, by position. */
+export type EventOutcome = 'indexed' | 'duplicate' | 'dropped' | 'rejected';
+
 export interface WriteReport {
   dataStream: string;
   indexed: number;
@@ -25,7 +28,128 @@ export interface WriteReport {
   dropped: number;
   /** Documents kept with `error.message` because a processor failed. */
   pipelineErrors: number;
+  /** Documents the mappings refused (a field of the wrong type), stored instead in a safe form with the reason. */
+  quarantined: number;
   rejected: EventRejection[];
+  /** One entry per input event, in input order. */
+  outcomes: EventOutcome[];
+}
+
+/** A batch after its pipeline ran (when it runs here), before it is sent: hooks may read or enrich `docs`. */
+export interface PreparedWrite {
+  dataStream: string;
+  /** The documents to index, with the input position each came from. */
+  docs: Array<{ index: number; doc: Record<string, unknown>; input: Record<string, unknown>; id?: string }>;
+  report: WriteReport;
+  stamp: { type: string; dataset: string; namespace: string };
+}
+
+/**
+ * Runs one source's pipeline in process when Elasticsearch cannot (otherwise the data stream's default
+ * pipeline will), stamping `data_stream`. Never throws for a bad document.
+ */
+export function prepareSourceEvents(pipelines: SourcePipelines, input: { source: Source; namespace: string; events: SourceEvent[] }): PreparedWrite {
+  const dataStream = names.dataStream(input.source, input.namespace);
+  const report: WriteReport = { dataStream, indexed: 0, duplicates: 0, dropped: 0, pipelineErrors: 0, quarantined: 0, rejected: [], outcomes: [] };
+  const inCluster = pipelines.runsInCluster(input.source);
+  const docs: PreparedWrite['docs'] = [];
+  const stamp = { type: 'logs', dataset: input.source, namespace: input.namespace };
+  input.events.forEach((event, i) => {
+    let doc: Record<string, unknown> = { ...event.doc, data_stream: stamp };
+    if (!inCluster) {
+      const result = pipelines.normalise(input.source, doc, { _index: dataStream, ...(event.id ? { _id: event.id } : {}) });
+      if (result.dropped) {
+        report.dropped++;
+        report.outcomes[i] = 'dropped';
+        return;
+      }
+      doc = result.doc as Record<string, unknown>;
+      if (result.error || (doc.error as { message?: unknown } | undefined)?.message) report.pipelineErrors++;
+      // A data stream refuses documents without @timestamp; a pipeline that failed early may not have set it.
+      if (doc['@timestamp'] === undefined) doc['@timestamp'] = new Date().toISOString();
+      keepOriginal(doc, event.doc);
+    } else keepOriginal(doc, event.doc);
+    docs.push({ index: i, doc, input: event.doc, ...(event.id ? { id: event.id } : {}) });
+  });
+  return { dataStream, docs, report, stamp };
+}
+
+/**
+ * ECS keeps the raw original in event.original. Pipelines copy a raw line from `message`; a record that
+ * arrived structured (no raw line) keeps its JSON form, so nothing about the input is ever lost.
+ */
+function keepOriginal(doc: Record<string, unknown>, input: Record<string, unknown>): void {
+  const event = doc.event && typeof doc.event === 'object' && !Array.isArray(doc.event) ? (doc.event as Record<string, unknown>) : undefined;
+  if (event && typeof event.original === 'string' && event.original) return;
+  doc.event = { ...(event ?? {}), original: JSON.stringify(input) };
+}
+
+/** Sends a prepared batch with `create` (so ids make retries idempotent) and fills in the report. */
+export async function sendPreparedEvents(client: Client, prepared: PreparedWrite, refresh: boolean | 'wait_for' = false): Promise<WriteReport> {
+  const { report, docs, dataStream } = prepared;
+  if (docs.length === 0) return report;
+  const operations = docs.flatMap((d) => [{ create: { _index: dataStream, ...(d.id ? { _id: d.id } : {}) } }, d.doc]);
+  const res = await client.bulk({ operations, refresh });
+  const retry: Array<{ n: number; doc: Record<string, unknown> }> = [];
+  res.items.forEach((item, n) => {
+    const result = item.create;
+    const index = docs[n]?.index ?? n;
+    if (!result) return;
+    if (result.status === 409) {
+      report.duplicates++;
+      report.outcomes[index] = 'duplicate';
+    } else if (result.error && MAPPING_ERRORS.has(result.error.type)) {
+      const reason = `${result.error.type}: ${result.error.reason ?? ''}`.trim();
+      retry.push({ n, doc: quarantine(docs[n]!.doc, docs[n]!.input, reason, prepared.stamp) });
+    } else if (result.error) {
+      report.rejected.push({ index, status: result.status, reason: `${result.error.type}: ${result.error.reason ?? ''}`.trim() });
+      report.outcomes[index] = 'rejected';
+    } else {
+      report.indexed++;
+      report.outcomes[index] = 'indexed';
+    }
+  });
+  if (retry.length) {
+    // The mappings refused these: store them in a form that cannot conflict, so nothing is lost.
+    const again = await client.bulk({ operations: retry.flatMap((r) => [{ create: { _index: dataStream, ...(docs[r.n]!.id ? { _id: docs[r.n]!.id } : {}) } }, r.doc]), refresh });
+    again.items.forEach((item, k) => {
+      const result = item.create;
+      const index = docs[retry[k]!.n]!.index;
+      if (!result) return;
+      if (result.status === 409) {
+        report.duplicates++;
+        report.outcomes[index] = 'duplicate';
+      } else if (result.error) {
+        report.rejected.push({ index, status: result.status, reason: `${result.error.type}: ${result.error.reason ?? ''}`.trim() });
+        report.outcomes[index] = 'rejected';
+      } else {
+        report.indexed++;
+        report.quarantined++;
+        report.outcomes[index] = 'indexed';
+      }
+    });
+  }
+  return report;
+}
+
+/** Errors that mean "this document does not fit the mappings", as opposed to the cluster being unwell. */
+const MAPPING_ERRORS = new Set(['document_parsing_exception', 'mapper_parsing_exception', 'illegal_argument_exception', 'strict_dynamic_mapping_exception']);
+
+/**
+ * The safe form of a document the mappings refused: only fields whose types cannot conflict,
+ * the original kept whole, and the cluster's reason.
+ */
+function quarantine(doc: Record<string, unknown>, input: Record<string, unknown>, reason: string, stamp: PreparedWrite['stamp']): Record<string, unknown> {
+  const event = (doc.event && typeof doc.event === 'object' ? doc.event : {}) as Record<string, unknown>;
+  const original = typeof event.original === 'string' && event.original ? event.original : JSON.stringify(input);
+  const timestamp = typeof doc['@timestamp'] === 'string' && !Number.isNaN(Date.parse(doc['@timestamp'])) ? doc['@timestamp'] : new Date().toISOString();
+  return {
+    '@timestamp': timestamp,
+    data_stream: stamp,
+    event: { kind: 'pipeline_error', original },
+    error: { type: 'mapping_rejected', message: `the ${stamp.dataset} mappings refused the document: ${reason}` },
+    tags: ['nyx_mapping_rejected'],
+  };
 }
 
 /**
@@ -37,37 +161,5 @@ export async function writeSourceEvents(
   pipelines: SourcePipelines,
   input: { source: Source; namespace: string; events: SourceEvent[]; refresh?: boolean | 'wait_for' },
 ): Promise<WriteReport> {
-  const dataStream = names.dataStream(input.source, input.namespace);
-  const report: WriteReport = { dataStream, indexed: 0, duplicates: 0, dropped: 0, pipelineErrors: 0, rejected: [] };
-  const inCluster = pipelines.runsInCluster(input.source);
-  const operations: unknown[] = [];
-  const positions: number[] = [];
-  const stamp = { type: 'logs', dataset: input.source, namespace: input.namespace };
-  input.events.forEach((event, i) => {
-    let doc: Record<string, unknown> = { ...event.doc, data_stream: stamp };
-    if (!inCluster) {
-      const result = pipelines.normalise(input.source, doc, { _index: dataStream, ...(event.id ? { _id: event.id } : {}) });
-      if (result.dropped) {
-        report.dropped++;
-        return;
-      }
-      doc = result.doc as Record<string, unknown>;
-      if (result.error || (doc.error as { message?: unknown } | undefined)?.message) report.pipelineErrors++;
-      // A data stream refuses documents without @timestamp; a pipeline that failed early may not have set it.
-      if (doc['@timestamp'] === undefined) doc['@timestamp'] = new Date().toISOString();
-    }
-    operations.push({ create: { _index: dataStream, ...(event.id ? { _id: event.id } : {}) } }, doc);
-    positions.push(i);
-  });
-  if (operations.length === 0) return report;
-  const res = await client.bulk({ operations, refresh: input.refresh ?? false });
-  res.items.forEach((item, n) => {
-    const result = item.create;
-    const index = positions[n] ?? n;
-    if (!result) return;
-    if (result.status === 409) report.duplicates++;
-    else if (result.error) report.rejected.push({ index, status: result.status, reason: `${result.error.type}: ${result.error.reason ?? ''}`.trim() });
-    else report.indexed++;
-  });
-  return report;
+  return sendPreparedEvents(client, prepareSourceEvents(pipelines, input), input.refresh ?? false);
 }
