@@ -74,8 +74,8 @@ export interface UninstallResult {
 /** Removes only what Nyx manages; data streams stay unless purgeData. */
 export async function uninstallStack(ctx: ElasticContext, config: NyxConfig, options: BootstrapOptions & { purgeData?: boolean } = {}): Promise<UninstallResult> {
   const { desired } = desiredFor(ctx, config, options);
-  const assets = await uninstallAssets(ctx.client, desired, ctx.target);
   const data: UninstallResult['data'] = [];
+  // Data streams go first when purging: Elasticsearch keeps templates that data streams still use.
   for (const source of SOURCES) {
     const pattern = `logs-${source}-*`;
     if (!options.purgeData) {
@@ -93,5 +93,6 @@ export async function uninstallStack(ctx: ElasticContext, config: NyxConfig, opt
       throw explainElasticError(err, ctx.target, `deleting data streams ${pattern}`);
     }
   }
+  const assets = await uninstallAssets(ctx.client, desired, ctx.target);
   return { assets, data };
 }

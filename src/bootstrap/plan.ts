@@ -193,6 +193,13 @@ export async function uninstallAssets(client: Client, desired: DesiredAsset[], t
         await deleteClusterAsset(client, kind, asset.name);
         out.push({ asset: asset.name, kind, result: 'deleted' });
       } catch (err) {
+        // Elasticsearch keeps a template while data streams (or templates) still use it: the data stays
+        // readable, so the template stays too, and the user is told why.
+        const inUse = explainElasticError(err, target).message.match(/in use by[^;]*|still in use[^;]*/);
+        if (inUse) {
+          out.push({ asset: asset.name, kind, result: 'kept', reason: inUse[0] });
+          continue;
+        }
         if (asset.skip && kind.startsWith('ml_')) {
           out.push({ asset: asset.name, kind, result: 'absent', reason: asset.skip });
           continue;
