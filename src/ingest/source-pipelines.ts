@@ -18,7 +18,7 @@ export class SourcePipelines {
   private constructor(readonly catalog: AssetCatalog) {}
 
   static create(config: NyxConfig, caps: ClusterCapabilities, options: { assetsDir?: string; geoip?: GeoIpLookup } = {}): SourcePipelines {
-    const catalog = loadAssetCatalog(options.assetsDir ?? DEFAULT_ASSETS_DIR);
+    const catalog = loadAssetCatalog(options.assetsDir ?? process.env.NYX_ASSETS_DIR ?? DEFAULT_ASSETS_DIR);
     const pipelines = new SourcePipelines(catalog);
     const geoip = options.geoip ?? createGeoIpLookup();
     const definitions = new Map<string, PipelineDefinition>();
@@ -41,6 +41,15 @@ export class SourcePipelines {
       );
     }
     return pipelines;
+  }
+
+  /** Every pipeline in process, no cluster involved: for offline tools such as `nyx rules test`. */
+  static offline(config: NyxConfig, options: { assetsDir?: string; geoip?: GeoIpLookup } = {}): SourcePipelines {
+    const none: ClusterCapabilities = {
+      version: 'offline', major: 0, buildFlavor: 'none', license: null, modules: [], ingestProcessors: [],
+      ml: { available: false, reason: 'offline' }, dataStreamApi: false, percolator: false, painless: false,
+    };
+    return SourcePipelines.create(config, none, options);
   }
 
   /** True when Elasticsearch runs this source's pipeline itself (documents are sent raw). */

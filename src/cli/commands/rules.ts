@@ -1,0 +1,64 @@
+import type { Command } from 'commander';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadFieldMappings, loadSigmaRules, validateRules, testRules, runRuleSelfTests, findRuleFiles, type EcsDocument } from '../../detection/sigma/index.ts';
+import { SourcePipelines } from '../../ingest/source-pipelines.ts';
+import { commandConfig } from '../context.ts';
+
+const RULES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'rules');
+const DEFAULT_RULES = join(RULES_DIR, 'sigma');
+const MAPPINGS_DIR = join(RULES_DIR, 'mappings');
+
+export function registerRulesCommands(program: Command): void {
+  const rules = program.command('rules').description('Sigma detection rules: import, validate, test');
+
+  rules
+    .command('import <dir>')
+    .description('load a directory of Sigma rules (e.g. SigmaHQ) and report how many compile, and why the others do not')
+    .action((dir: string) => {
+      const mappings = loadFieldMappings(MAPPINGS_DIR);
+      const { rules: loaded, errors } = loadSigmaRules(dir, mappings);
+      for (const e of errors) console.log(`skipped ${e.message}`);
+      console.log(`${loaded.length} of ${loaded.length + errors.length} rules compile (${errors.length} do not)`);
+      if (loaded.length === 0) process.exitCode = 1;
+    });
+
+  rules
+    .command('validate [paths...]')
+    .description('check rules: parse errors, unknown modifiers, dangerous regexes, unmapped fields, missing ATT&CK tags')
+    .option('--json', 'print the issues as JSON')
+    .action((paths: string[], opts: { json?: boolean }) => {
+      const result = validateRules(paths.length ? paths : DEFAULT_RULES, loadFieldMappings(MAPPINGS_DIR));
+      if (opts.json) console.log(JSON.stringify(result));
+      else {
+        for (const i of result.issues) console.log(`${i.severity.padEnd(7)} ${i.file}${i.line ? `:${i.line}` : ''}: ${i.reason}`);
+        console.log(`${result.valid} of ${result.files} rules valid`);
+      }
+      if (result.issues.some((i) => i.severity === 'error')) process.exitCode = 1;
+    });
+
+  rules
+    .command('test [paths...]')
+    .description("evaluate rules over events (--events), one JSON line per match; without --events, run every rule's own positive/negative tests")
+    .option('--events <file|dir>', 'ECS documents or Windows event records: JSON, NDJSON, or several JSON objects in one file')
+    .action((paths: string[], opts: { events?: string }, cmd: Command) => {
+      const mappings = loadFieldMappings(MAPPINGS_DIR);
+      const rulePaths = paths.length ? paths : DEFAULT_RULES;
+      if (!opts.events) {
+        const result = runRuleSelfTests(rulePaths, mappings);
+        for (const f of result.failures) console.log(JSON.stringify(f));
+        console.log(`${result.rules} rules, ${result.events} test events: ${result.failures.length} failures`);
+        if (result.failures.length) process.exitCode = 1;
+        return;
+      }
+      const { config } = commandConfig(cmd);
+      const pipelines = SourcePipelines.offline(config);
+      // Windows event records (Event.System/EventData) are normalised exactly as ingest does it.
+      const normalise = (record: EcsDocument): EcsDocument =>
+        record && typeof record === 'object' && 'Event' in record ? (pipelines.normalise('endpoint', record as Record<string, unknown>).doc as EcsDocument) : record;
+      const { matches, errors } = testRules(rulePaths, opts.events, { mappings, normalise });
+      for (const e of errors) process.stderr.write(`nyx: rule not loaded: ${e.message}\n`);
+      for (const m of matches) console.log(JSON.stringify(m));
+      process.stderr.write(`${matches.length} matches from ${findRuleFiles(rulePaths).length - errors.length} rules\n`);
+    });
+}
