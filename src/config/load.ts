@@ -132,6 +132,8 @@ function readSecrets(env: NodeJS.ProcessEnv): Secrets {
   const password = readSecret(env, 'ELASTICSEARCH_PASSWORD');
   if (apiKey) secrets.elasticsearchApiKey = apiKey;
   if (password) secrets.elasticsearchPassword = password;
+  const operatorToken = readSecret(env, 'NYX_OPERATOR_TOKEN');
+  if (operatorToken) secrets.operatorToken = operatorToken;
   return secrets;
 }
 

@@ -14,6 +14,30 @@ const sourceSettingsSchema = z
 
 const sourcesSchema = z.partialRecord(z.enum(SOURCES), sourceSettingsSchema.partial()).default({});
 
+/** `nyx serve`: the ingest API. Defaults suit one small site; every limit is per replica. */
+const serveSchema = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8220),
+    /** Request body limit in bytes, applied to the bytes received and again after gunzip. */
+    body_limit_bytes: z.number().int().positive().default(10 * 1024 * 1024),
+    max_events_per_request: z.number().int().positive().default(10_000),
+    /** Per-agent token bucket over requests: sustained rate and burst. */
+    rate_limit: z
+      .object({ requests_per_second: z.number().positive().default(20), burst: z.number().int().positive().default(40) })
+      .strict()
+      .default({ requests_per_second: 20, burst: 40 }),
+    /** Events waiting for Elasticsearch across all requests; beyond it the API answers 503. */
+    max_queued_events: z.number().int().positive().default(100_000),
+    /** How long a verified agent key is trusted before it is read again (revocation delay across replicas). */
+    auth_cache_ms: z.number().int().min(0).default(5_000),
+    /** An agent not seen for this long is listed as stale. */
+    agent_stale_after_seconds: z.number().int().positive().default(600),
+    retry_after_seconds: z.number().int().positive().default(5),
+  })
+  .strict()
+  .prefault({});
+
 /** nyx.yml, after env overrides. Secrets are never part of this shape: they come from env or *_file. */
 export const configSchema = z
   .object({
@@ -52,6 +76,7 @@ export const configSchema = z
       })
       .strict()
       .default({ timezone: 'UTC', keep_original: true }),
+    serve: serveSchema,
     logging: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('warn') })
       .strict()
@@ -76,4 +101,6 @@ export function sourceSettings(config: NyxConfig, source: Source): SourceSetting
 export interface Secrets {
   elasticsearchApiKey?: string;
   elasticsearchPassword?: string;
+  /** Authenticates operators to the ingest API's agent downloads (NYX_OPERATOR_TOKEN). */
+  operatorToken?: string;
 }

@@ -1,5 +1,6 @@
 import type { LoadedConfig } from '../config/index.ts';
 import type { ElasticContext } from '../elastic/connect.ts';
+import { ingestApiService } from '../ingest/api/server.ts';
 
 /** A long-running part of Nyx that `nyx up` runs in one process (and that also runs alone, e.g. `nyx serve`). */
 export interface NyxService {
@@ -14,4 +15,4 @@ export interface RunningService {
 }
 
 /** Services `nyx up` starts, in order. Capabilities add theirs here. */
-export const services: NyxService[] = [];
+export const services: NyxService[] = [ingestApiService];

@@ -1,0 +1,54 @@
+import { createHash } from 'node:crypto';
+import type { Source } from '../config/index.ts';
+import { stableStringify } from '../bootstrap/desired.ts';
+import type { AgentIdentity } from '../agents/registry.ts';
+import type { AgentEvent } from './event-contract.ts';
+
+/** A validated event, ready for its source's data stream. */
+export interface RoutedEvent {
+  source: Source;
+  doc: Record<string, unknown>;
+  id: string;
+}
+
+export type RouteResult = ({ ok: true } & RoutedEvent) | { ok: false; field: string; reason: string };
+
+/**
+ * The event's deterministic `_id`: the agent's id and sequence number when the agent numbers its events,
+ * otherwise a hash of the agent id and the event's canonical JSON. Either way a retried event maps to the
+ * id it had the first time, and `create` stores it once.
+ */
+export function eventId(agentId: string, event: AgentEvent): string {
+  if (event.seq !== undefined) return `${agentId}-${event.seq}`;
+  return `${agentId}-h${createHash('sha256').update(stableStringify(event)).digest('base64url')}`;
+}
+
+/**
+ * Which data stream an event belongs to and the document its source pipeline expects: agent categories and
+ * Windows records go to `endpoint` as the agent sent them (the pipeline knows both shapes), a syslog line goes
+ * to `syslog` in `message`, a Cowrie record to `cowrie` as the record itself (or its JSON line in `message`).
+ */
+export function routeEvent(agent: AgentIdentity, event: AgentEvent): RouteResult {
+  const id = eventId(agent.agentId, event);
+  // Which agent sent it is a fact the server knows; the body cannot claim another agent.
+  const stamp = { agent: { id: agent.agentId, name: agent.hostname, type: 'nyx' } };
+  const { seq: _seq, ...fields } = event;
+  switch (event.category) {
+    case 'syslog':
+      return { ok: true, source: 'syslog', id, doc: { message: typeof event.raw === 'string' ? event.raw : event.message, ...stamp } };
+    case 'cowrie': {
+      const raw = event.raw;
+      if (typeof raw === 'string') {
+        if (!raw.trimStart().startsWith('{')) return { ok: false, field: 'raw', reason: 'expected a Cowrie JSON record (an object or its JSON line)' };
+        return { ok: true, source: 'cowrie', id, doc: { message: raw, ...stamp } };
+      }
+      return { ok: true, source: 'cowrie', id, doc: { ...(raw as Record<string, unknown>), ...stamp } };
+    }
+    case 'windows_event': {
+      const { raw, ...rest } = fields;
+      return { ok: true, source: 'endpoint', id, doc: { ...rest, Event: (raw as { Event: unknown }).Event, ...stamp } };
+    }
+    default:
+      return { ok: true, source: 'endpoint', id, doc: { ...fields, ...stamp } };
+  }
+}

@@ -1,0 +1,174 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Client } from '@elastic/elasticsearch';
+import type { NyxConfig } from '../../config/index.ts';
+import { AgentAuthError, enrollRequestSchema, type AgentIdentity, type AgentRegistry } from '../../agents/registry.ts';
+import { getLogger } from '../../log/logger.ts';
+import { BackpressureError, type EventIngestor } from '../event-ingestor.ts';
+import type { IngestMetrics } from '../metrics.ts';
+import { RateLimiter } from '../rate-limit.ts';
+import { BodyError, decodeBody, parseEvents } from './body.ts';
+import { registerBundleRoutes, type BundleRouteOptions } from './bundle.ts';
+
+export type ServeSettings = NyxConfig['serve'];
+
+export interface IngestApiDeps {
+  settings: ServeSettings;
+  client: Client;
+  registry: AgentRegistry;
+  ingestor: EventIngestor;
+  metrics: IngestMetrics;
+  bundles?: BundleRouteOptions;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the agent-auth hook on routes that need an enrolled agent. */
+    agent?: AgentIdentity;
+  }
+}
+
+/** The presented agent key: `X-Agent-Key: <key>` or `Authorization: ApiKey <key>`. */
+function presentedAgentKey(request: FastifyRequest): string | undefined {
+  const header = request.headers['x-agent-key'];
+  if (typeof header === 'string' && header !== '') return header;
+  const auth = request.headers.authorization;
+  const m = auth ? /^ApiKey\s+(\S+)$/i.exec(auth) : null;
+  return m?.[1];
+}
+
+/** "Come back later": 503 (or 429) with Retry-After, and a body that says why. */
+function pushBack(reply: FastifyReply, status: 429 | 503, retryAfterSeconds: number, error: string, extra: Record<string, unknown> = {}): FastifyReply {
+  return reply.code(status).header('retry-after', String(retryAfterSeconds)).send({ error, retry_after_seconds: retryAfterSeconds, ...extra });
+}
+
+/**
+ * The ingest API as a fastify app (not listening): enrollment, ingest, health and metrics, each route group
+ * an encapsulated plugin so the ingest routes' raw-body parser and agent auth apply to them alone.
+ */
+export async function buildIngestApi(deps: IngestApiDeps): Promise<FastifyInstance> {
+  const { settings, metrics } = deps;
+  const log = getLogger('ingest-api');
+  // pino's Logger is fastify's logger; the cast only widens its generic type to the one FastifyInstance names.
+  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit: settings.body_limit_bytes, return503OnClosing: true });
+
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.requests.inc({ route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const status = err.statusCode ?? 500;
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') metrics.rejections.inc({ reason: 'body_too_large' });
+    if (status >= 500) log.error({ err, url: { path: request.url } }, 'ingest API request failed');
+    // Client errors carry fastify's own precise message; server errors say no more than that they happened.
+    return reply.code(status).send({ error: status >= 500 ? 'internal error' : err.message });
+  });
+
+  app.get('/api/health', async (_request, reply) => {
+    let elasticsearch: { reachable: boolean; status?: string; error?: string };
+    try {
+      const health = await deps.client.cluster.health({ timeout: '2s' }, { requestTimeout: 3000, maxRetries: 0 });
+      elasticsearch = { reachable: true, status: health.status };
+    } catch (err) {
+      elasticsearch = { reachable: false, error: (err as Error).message };
+    }
+    const ok = elasticsearch.reachable && elasticsearch.status !== 'red';
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', elasticsearch, queue: { events: metrics.queueDepth, limit: settings.max_queued_events } });
+  });
+
+  app.get('/metrics', async (_request, reply) => reply.type('text/plain; version=0.0.4').send(metrics.render()));
+
+  await app.register(async (enroll) => {
+    enroll.post('/api/agents/enroll', async (request, reply) => {
+      const parsed = enrollRequestSchema.safeParse(request.body);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        return reply.code(400).send({ error: `${issue?.path.join('.') || '(body)'}: ${issue?.message ?? 'invalid'}` });
+      }
+      try {
+        const enrolled = await deps.registry.enroll(parsed.data);
+        log.info({ agent: { id: enrolled.agent_id, name: parsed.data.hostname }, namespace: enrolled.namespace }, 'agent enrolled');
+        return reply.code(201).send(enrolled);
+      } catch (err) {
+        if (err instanceof AgentAuthError) return reply.code(err.reason === 'malformed' || err.reason === 'unknown' ? 401 : 403).send({ error: err.message });
+        log.warn({ err }, 'enrollment could not reach Elasticsearch');
+        return pushBack(reply, 503, settings.retry_after_seconds, 'Elasticsearch is unavailable; enroll again later');
+      }
+    });
+  });
+
+  await app.register(async (ingest) => {
+    const limiter = new RateLimiter(settings.rate_limit.requests_per_second, settings.rate_limit.burst);
+    // Bodies are taken raw so gzip can be undone under our own size cap and NDJSON split line by line.
+    ingest.removeAllContentTypeParsers();
+    ingest.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+    // Auth and rate limit run before the body is read: a stranger or a flood costs no parsing.
+    ingest.addHook('onRequest', async (request, reply) => {
+      const key = presentedAgentKey(request);
+      if (!key) {
+        metrics.rejections.inc({ reason: 'unauthorized' });
+        return reply.code(401).send({ error: 'missing agent key: send X-Agent-Key or Authorization: ApiKey <key>' });
+      }
+      try {
+        request.agent = await deps.registry.authenticate(key);
+      } catch (err) {
+        if (err instanceof AgentAuthError) {
+          metrics.rejections.inc({ reason: 'unauthorized' });
+          return reply.code(err.reason === 'revoked' ? 403 : 401).send({ error: err.message });
+        }
+        metrics.rejections.inc({ reason: 'backpressure' });
+        log.warn({ err }, 'agent key check could not reach Elasticsearch');
+        return pushBack(reply, 503, settings.retry_after_seconds, 'Elasticsearch is unavailable; nothing was stored');
+      }
+      const allowed = limiter.take(request.agent.agentId);
+      if (!allowed.allowed) {
+        metrics.rejections.inc({ reason: 'rate_limited' });
+        return pushBack(reply, 429, allowed.retryAfterSeconds, `rate limit of ${settings.rate_limit.requests_per_second} requests/s per agent exceeded; nothing was stored`);
+      }
+      return undefined;
+    });
+
+    ingest.post('/api/ingest', async (request, reply) => {
+      const agent = request.agent as AgentIdentity;
+      let items;
+      try {
+        if (!Buffer.isBuffer(request.body)) throw new BodyError(400, 'the body is empty: send one JSON event, a JSON array or NDJSON');
+        const decoded = await decodeBody(request.body, request.headers['content-encoding'], settings.body_limit_bytes);
+        items = parseEvents(decoded);
+      } catch (err) {
+        if (!(err instanceof BodyError)) throw err;
+        metrics.rejections.inc({ reason: err.statusCode === 413 ? 'body_too_large' : 'invalid_body' });
+        return reply.code(err.statusCode).send({ error: err.message });
+      }
+      if (items.length > settings.max_events_per_request) {
+        metrics.rejections.inc({ reason: 'too_many_events' });
+        return reply.code(413).send({ error: `${items.length} events exceed the limit of ${settings.max_events_per_request} per request; split the batch` });
+      }
+      if (metrics.queueDepth + items.length > settings.max_queued_events) {
+        metrics.rejections.inc({ reason: 'backpressure' });
+        return pushBack(reply, 503, settings.retry_after_seconds, 'the ingest queue is full; nothing was stored');
+      }
+      metrics.queueDepth += items.length;
+      try {
+        const outcome = await deps.ingestor.ingest(agent, items);
+        const count = (status: string) => outcome.results.filter((r) => r.status === status).length;
+        const summary = { namespace: agent.namespace, stored: count('stored'), duplicates: count('duplicate'), dropped: count('dropped'), rejected: count('rejected'), retry: count('retry'), results: outcome.results };
+        if (outcome.retry) {
+          metrics.rejections.inc({ reason: 'backpressure' });
+          return pushBack(reply, 503, settings.retry_after_seconds, 'Elasticsearch pushed back; send the events marked retry again', summary);
+        }
+        return reply.code(summary.rejected === items.length ? 422 : 200).send(summary);
+      } catch (err) {
+        if (!(err instanceof BackpressureError)) throw err;
+        metrics.rejections.inc({ reason: 'backpressure' });
+        log.warn({ err }, 'Elasticsearch pushed back');
+        return pushBack(reply, 503, settings.retry_after_seconds, `${err.message}; nothing in this request is acknowledged, send it again`);
+      } finally {
+        metrics.queueDepth -= items.length;
+      }
+    });
+  });
+
+  await app.register(async (downloads) => registerBundleRoutes(downloads, deps.bundles ?? {}));
+  return app;
+}

@@ -1,0 +1,43 @@
+import type { FastifyInstance } from 'fastify';
+import type { LoadedConfig } from '../../config/index.ts';
+import type { ElasticContext } from '../../elastic/connect.ts';
+import type { NyxService, RunningService } from '../../services/index.ts';
+import { createAgentRegistry } from '../../agents/index.ts';
+import { SourcePipelines } from '../source-pipelines.ts';
+import { EventIngestor } from '../event-ingestor.ts';
+import { ingestHooks } from '../hooks.ts';
+import { IngestMetrics } from '../metrics.ts';
+import { buildIngestApi } from './app.ts';
+
+export interface RunningIngestApi extends RunningService {
+  url: string;
+  app: FastifyInstance;
+}
+
+/** Builds the ingest API over a connected cluster and listens where config says (or `listen` overrides). */
+export async function startIngestApi(ctx: ElasticContext, loaded: LoadedConfig, listen: { host?: string; port?: number } = {}): Promise<RunningIngestApi> {
+  const { config, secrets } = loaded;
+  const settings = { ...config.serve, ...(listen.host ? { host: listen.host } : {}), ...(listen.port !== undefined ? { port: listen.port } : {}) };
+  const metrics = new IngestMetrics();
+  const ingestor = new EventIngestor({ client: ctx.client, pipelines: SourcePipelines.create(config, ctx.caps), hooks: ingestHooks, metrics });
+  const app = await buildIngestApi({
+    settings,
+    client: ctx.client,
+    registry: createAgentRegistry(ctx.client, config),
+    ingestor,
+    metrics,
+    bundles: secrets.operatorToken ? { operatorToken: secrets.operatorToken } : {},
+  });
+  await app.listen({ host: settings.host, port: settings.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : settings.port;
+  const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
+  const url = `http://${host}:${port}`;
+  return { url, app, describe: `ingest API on ${url}`, stop: () => app.close() };
+}
+
+/** `nyx up` runs this; `nyx serve` runs it alone. */
+export const ingestApiService: NyxService = {
+  name: 'ingest API',
+  start: (ctx, loaded) => startIngestApi(ctx, loaded),
+};

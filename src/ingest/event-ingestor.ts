@@ -1,0 +1,179 @@
+import { createHash } from 'node:crypto';
+import { errors, type Client } from '@elastic/elasticsearch';
+import type { Source } from '../config/index.ts';
+import type { AgentIdentity } from '../agents/registry.ts';
+import { prepareSourceEvents, sendPreparedEvents, type SourceEvent, type WriteReport } from './bulk-writer.ts';
+import type { SourcePipelines } from './source-pipelines.ts';
+import { validateEvent } from './event-contract.ts';
+import { routeEvent } from './agent-events.ts';
+import type { IngestHooks } from './hooks.ts';
+import type { IngestMetrics } from './metrics.ts';
+
+/** One event of a request body: its JSON value, or why its line could not be parsed. */
+export type IngestItem = { value: unknown; text?: string } | { parseError: string; text: string };
+
+export type EventResult =
+  | { index: number; status: 'stored' | 'duplicate' | 'dropped' }
+  | { index: number; status: 'rejected'; field: string; reason: string }
+  /** Not stored because Elasticsearch pushed back: send it again (its id makes that safe). */
+  | { index: number; status: 'retry'; reason: string };
+
+export interface IngestOutcome {
+  results: EventResult[];
+  /** True when at least one event must be sent again (the API answers 503 with Retry-After). */
+  retry: boolean;
+}
+
+/** Elasticsearch refused or could not take the batch: nothing unconfirmed is acknowledged. */
+export class BackpressureError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BackpressureError';
+  }
+}
+
+export const deadLetterStream = (namespace: string): string => `nyx-dead-letter-${namespace}`;
+
+/** Dead letters keep the original as text, capped so one hostile event cannot fill the store. */
+const MAX_ORIGINAL_CHARS = 256 * 1024;
+
+interface DeadLetter {
+  index: number;
+  field: string;
+  reason: string;
+  kind: 'validation' | 'normalisation' | 'indexing';
+  original: string;
+}
+
+/** True for failures that say "not now" rather than "never": the event is retried, not dead-lettered. */
+function isRetryableStatus(status: number): boolean {
+  return status === 429 || status >= 500;
+}
+
+/** Turns an error thrown by a bulk call into BackpressureError when Elasticsearch is away or overloaded. */
+function asBackpressure(err: unknown): unknown {
+  if (err instanceof errors.ConnectionError || err instanceof errors.TimeoutError || err instanceof errors.NoLivingConnectionsError) {
+    return new BackpressureError(`Elasticsearch is unreachable: ${err.message}`);
+  }
+  if (err instanceof errors.ResponseError && isRetryableStatus(err.statusCode ?? 0)) {
+    return new BackpressureError(`Elasticsearch answered ${err.statusCode}`);
+  }
+  return err;
+}
+
+export interface EventIngestorOptions {
+  client: Client;
+  pipelines: SourcePipelines;
+  hooks: IngestHooks;
+  metrics: IngestMetrics;
+  refresh?: boolean | 'wait_for';
+}
+
+/**
+ * The ingest path behind `POST /api/ingest`, independent of HTTP: validate each event, route it to its
+ * source, normalise, run the hooks, bulk-`create` with deterministic ids, dead-letter what cannot be
+ * stored, and report one result per event. Throws BackpressureError when Elasticsearch cannot take it.
+ */
+export class EventIngestor {
+  constructor(private readonly options: EventIngestorOptions) {}
+
+  async ingest(agent: AgentIdentity, items: IngestItem[]): Promise<IngestOutcome> {
+    const { metrics } = this.options;
+    const results: EventResult[] = new Array(items.length);
+    const deadLetters: DeadLetter[] = [];
+    const bySource = new Map<Source, Array<SourceEvent & { index: number; original: () => string }>>();
+
+    items.forEach((item, index) => {
+      const original = () => ('parseError' in item ? item.text : item.text ?? JSON.stringify(item.value));
+      if ('parseError' in item) {
+        results[index] = { index, status: 'rejected', field: '(event)', reason: item.parseError };
+        deadLetters.push({ index, field: '(event)', reason: item.parseError, kind: 'validation', original: item.text });
+        return;
+      }
+      const checked = validateEvent(item.value);
+      const routed = checked.ok ? routeEvent(agent, checked.event) : checked;
+      if (!routed.ok) {
+        results[index] = { index, status: 'rejected', field: routed.field, reason: routed.reason };
+        deadLetters.push({ index, field: routed.field, reason: routed.reason, kind: 'validation', original: original() });
+        return;
+      }
+      const group = bySource.get(routed.source) ?? [];
+      group.push({ doc: routed.doc, id: routed.id, index, original });
+      bySource.set(routed.source, group);
+    });
+
+    for (const [source, group] of bySource) {
+      const report = await this.writeSource(agent, source, group);
+      group.forEach((event, n) => {
+        const outcome = report.outcomes[n];
+        const index = event.index;
+        if (outcome === 'indexed') results[index] = { index, status: 'stored' };
+        else if (outcome === 'duplicate' || outcome === 'dropped') results[index] = { index, status: outcome };
+        else {
+          const rejection = report.rejected.find((r) => r.index === n);
+          const reason = rejection?.reason ?? 'not indexed';
+          if (rejection && isRetryableStatus(rejection.status)) results[index] = { index, status: 'retry', reason };
+          else {
+            results[index] = { index, status: 'rejected', field: '(document)', reason };
+            deadLetters.push({ index, field: '(document)', reason, kind: 'indexing', original: event.original() });
+          }
+        }
+      });
+    }
+
+    await this.writeDeadLetters(agent, deadLetters);
+    for (const r of results) metrics.events.inc({ namespace: agent.namespace, outcome: r.status });
+    metrics.events.inc({ namespace: agent.namespace, outcome: 'dead_lettered' }, deadLetters.length);
+    return { results, retry: results.some((r) => r.status === 'retry') };
+  }
+
+  private async writeSource(agent: AgentIdentity, source: Source, events: SourceEvent[]): Promise<WriteReport> {
+    const { client, pipelines, hooks, metrics } = this.options;
+    const prepared = prepareSourceEvents(pipelines, { source, namespace: agent.namespace, events });
+    const ctx = { namespace: agent.namespace, source, dataStream: prepared.dataStream, agentId: agent.agentId, normalised: !pipelines.runsInCluster(source) };
+    const docs = prepared.docs.map((d) => d.doc);
+    for (const hook of await hooks.run('onEvents', docs, ctx)) metrics.hookFailures.inc({ hook });
+    const started = performance.now();
+    let report: WriteReport;
+    try {
+      report = await sendPreparedEvents(client, prepared, this.options.refresh ?? false);
+    } catch (err) {
+      throw asBackpressure(err);
+    } finally {
+      metrics.bulkLatency.observe((performance.now() - started) / 1000);
+    }
+    const storedDocs = prepared.docs.filter((d) => report.outcomes[d.index] === 'indexed').map((d) => d.doc);
+    for (const hook of await hooks.run('onStored', storedDocs, ctx)) metrics.hookFailures.inc({ hook });
+    return report;
+  }
+
+  /** Stores what could not be stored as an event, with why; an id from the original keeps retries single. */
+  private async writeDeadLetters(agent: AgentIdentity, letters: DeadLetter[]): Promise<void> {
+    if (letters.length === 0) return;
+    const index = deadLetterStream(agent.namespace);
+    const now = new Date().toISOString();
+    const operations = letters.flatMap((l) => {
+      const truncated = l.original.length > MAX_ORIGINAL_CHARS;
+      const id = createHash('sha256').update(`${agent.agentId}\n${l.field}\n${l.original}`).digest('base64url');
+      return [
+        { create: { _index: index, _id: id } },
+        {
+          '@timestamp': now,
+          namespace: agent.namespace,
+          agent: { id: agent.agentId, name: agent.hostname },
+          event: { original: truncated ? l.original.slice(0, MAX_ORIGINAL_CHARS) : l.original, index: l.index, ...(truncated ? { truncated: true } : {}) },
+          error: { type: l.kind, field: l.field, message: l.reason },
+        },
+      ];
+    });
+    let res;
+    try {
+      res = await this.options.client.bulk({ operations, refresh: this.options.refresh ?? false });
+    } catch (err) {
+      throw asBackpressure(err);
+    }
+    const failed = res.items.find((i) => i.create?.error && i.create.status !== 409);
+    // A rejection the client drops must be on record; if it is not, the client has to send it again.
+    if (failed?.create) throw new BackpressureError(`the dead-letter store refused an event (${failed.create.status}: ${failed.create.error?.reason ?? failed.create.error?.type})`);
+  }
+}
