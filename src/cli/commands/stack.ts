@@ -79,7 +79,8 @@ export function registerStackCommands(program: Command): void {
       for (const line of describeCapabilities(ctx.caps)) console.log(line);
       console.log('Assets:');
       for (const e of status.assets) {
-        const state = { create: 'missing', update: 'outdated', unchanged: 'installed', drifted: 'DRIFTED', skip: 'skipped' }[e.action];
+        const inNyx = e.action === 'skip' && e.reason?.startsWith('runs in Nyx');
+        const state = inNyx ? 'in Nyx' : { create: 'missing', update: 'outdated', unchanged: 'installed', drifted: 'DRIFTED', skip: 'skipped' }[e.action];
         console.log(`  ${state.padEnd(9)} ${e.kind.padEnd(18)} ${e.asset.padEnd(28)} v${e.from ?? e.to}${e.reason && e.action !== 'unchanged' ? `  (${e.reason})` : ''}`);
       }
       console.log('Data streams:');
