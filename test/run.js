@@ -35,7 +35,30 @@ if (!env.ELASTICSEARCH_URL) {
   console.log(`# test Elasticsearch at ${node.url}`);
 }
 
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit', env });
-const code = await new Promise((resolve) => child.on('exit', (c) => resolve(c ?? 1)));
+// Files named *.serial.test.ts change cluster-wide assets (uninstall, drift): they run alone, after the rest.
+const parallel = files.filter((f) => !f.endsWith('.serial.test.ts'));
+const serial = files.filter((f) => f.endsWith('.serial.test.ts'));
+const totals = { pass: 0, fail: 0, skipped: 0 };
+function runTests(list, concurrency) {
+  if (list.length === 0) return Promise.resolve(0);
+  const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...list], { stdio: ['ignore', 'pipe', 'inherit'], env });
+  let pending = '';
+  child.stdout.on('data', (chunk) => {
+    process.stdout.write(chunk);
+    pending += chunk;
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      const m = /^# (pass|fail|skipped) (\d+)$/.exec(line);
+      if (m) totals[m[1]] += Number(m[2]);
+    }
+  });
+  return new Promise((resolve) => child.on('exit', (c) => resolve(c ?? 1)));
+}
+const first = await runTests(parallel, 2);
+const second = await runTests(serial, 1);
+const code = first || second;
+// One closing line for both phases.
+console.log(`nyx: ${totals.pass} passed, ${totals.fail} failed, ${totals.skipped} skipped`);
 if (started) await stopLocalNode('test');
 process.exit(code);
