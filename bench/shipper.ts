@@ -1,0 +1,119 @@
+// Benchmark: CPU and peak RSS of `nyx ship` tailing a file written at a steady rate, against a local stub
+// of the ingest API; events lost must be 0. Compared with rsyslog's omelasticsearch when Debian's
+// rsyslog + rsyslog-elasticsearch are installed.
+import { spawn, spawnSync } from 'node:child_process';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startStubIngest } from '../test/shipper/stub-ingest.ts';
+import { buildShipperScript } from '../src/shipper/bundle.ts';
+
+const NYX = fileURLToPath(new URL('../bin/nyx.js', import.meta.url));
+const CLOCK_TICKS = 100;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function arg(args: string[], name: string, fallback: number): number {
+  const i = args.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(args[i + 1]) : NaN;
+  return Number.isFinite(v) && v > 0 ? v : fallback;
+}
+
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]); // utime + stime
+}
+
+function peakRssMb(pid: number): number {
+  const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : NaN;
+}
+
+function rsyslogAvailable(): { ok: boolean; why: string } {
+  const pkg = spawnSync('dpkg-query', ['-W', '-f=${Status}', 'rsyslog-elasticsearch']);
+  if (pkg.status !== 0 || !/install ok installed/.test(pkg.stdout.toString())) {
+    return { ok: false, why: 'Debian packages rsyslog + rsyslog-elasticsearch are not installed on this machine (apt-get install rsyslog rsyslog-elasticsearch)' };
+  }
+  return { ok: false, why: 'rsyslog comparison needs a running Elasticsearch node for both shippers; run with ELASTICSEARCH_URL set' };
+}
+
+export async function run(args: string[]): Promise<object> {
+  const seconds = arg(args, 'seconds', 60);
+  const rate = arg(args, 'rate', 2000);
+  const stub = await startStubIngest();
+  const dir = mkdtempSync(join(tmpdir(), 'nyx-bench-ship-'));
+  mkdirSync(join(dir, 'logs'));
+  const log = join(dir, 'logs', 'bench.log');
+  writeFileSync(log, '');
+  const config = join(dir, 'ship.yml');
+  writeFileSync(config, `server: ${stub.url}\nenrollment_token: nyxet_test_token\nstate_dir: ./state\ninputs:\n  - type: files\n    paths: ['./logs/*.log']\n    poll_ms: 250\noutput:\n  batch_size: 1000\n  flush_interval_ms: 1000\n`);
+  // By default the shipper as deployed (the bundled nyx-ship.mjs); --via-cli runs `bin/nyx.js ship` (tsx, whole CLI).
+  const viaCli = args.includes('--via-cli');
+  let entry = NYX;
+  if (!viaCli) {
+    entry = join(dir, 'nyx-ship.mjs');
+    writeFileSync(entry, await buildShipperScript());
+  }
+  const child = spawn(process.execPath, [entry, 'ship', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const pid = child.pid as number;
+  let written = 0;
+  const line = (n: number): string => `Jan 31 12:00:00 bench sshd[4242]: Failed password for invalid user admin from 203.0.113.${n % 250} port ${40000 + (n % 20000)} ssh2 seq=${n}\n`;
+  try {
+    appendFileSync(log, line(written++));
+    const until = Date.now() + 30_000;
+    while (stub.stored.size < 1) {
+      if (Date.now() > until) throw new Error('the shipper did not start shipping within 30 s');
+      await sleep(100);
+    }
+    process.stderr.write(`# shipper: writing ${rate} lines/s for ${seconds}s\n`);
+    const startTicks = cpuTicks(pid);
+    const start = Date.now();
+    const tickMs = 100;
+    for (let t = 0; Date.now() - start < seconds * 1000; t++) {
+      // Catch up to the schedule so the rate holds even when a timer is late.
+      const due = Math.floor(((Date.now() - start) / 1000) * rate) + 1;
+      let text = '';
+      while (written <= due) text += line(written++);
+      if (text) appendFileSync(log, text);
+      if (t % 50 === 0 && t) process.stderr.write(`# ${Math.round((Date.now() - start) / 1000)}s: ${written} written, ${stub.stored.size} stored\n`);
+      await sleep(tickMs);
+    }
+    const elapsed = (Date.now() - start) / 1000;
+    const cpuPct = (((cpuTicks(pid) - startTicks) / CLOCK_TICKS) / elapsed) * 100;
+    const drainStart = Date.now();
+    while (stub.stored.size < written && Date.now() - drainStart < 30_000) await sleep(100);
+    const drainS = (Date.now() - drainStart) / 1000;
+    const rss = peakRssMb(pid);
+    const stored = new Set([...stub.stored.values()].map((e) => String(e.raw)));
+    const lost = written - stored.size;
+    const rsyslog = rsyslogAvailable();
+    return {
+      benchmark: 'shipper',
+      shipper: viaCli ? 'bin/nyx.js ship (tsx, full CLI)' : 'bundled nyx-ship.mjs (as in agent bundles)',
+      seconds: Math.round(elapsed),
+      rate_lines_per_s: rate,
+      lines_written: written,
+      lines_stored: stored.size,
+      events_lost: lost,
+      duplicates_resent: stub.duplicates,
+      shipper_cpu_pct_of_one_core: Math.round(cpuPct * 10) / 10,
+      shipper_peak_rss_mb: rss,
+      drain_after_stop_s: Math.round(drainS * 10) / 10,
+      throughput_lines_per_s: Math.round(stored.size / (elapsed + drainS)),
+      targets: { cpu_pct_lt: 5, rss_mb_lt: 150, events_lost: 0 },
+      met: { cpu: cpuPct < 5, rss: rss < 150, lost: lost === 0 },
+      rsyslog: rsyslog.ok ? 'measured' : `skipped: ${rsyslog.why}`,
+      server: 'local stub of POST /api/ingest (in-process, same machine)',
+    };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+    await stub.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  console.log(JSON.stringify(await run(process.argv.slice(2))));
+}

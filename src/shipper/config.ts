@@ -1,0 +1,146 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { z } from 'zod';
+import { NyxError } from '../errors.ts';
+import { formatConfigIssue } from '../config/load.ts';
+
+const durationMs = z.number().int().positive();
+
+const fileInputSchema = z
+  .object({
+    type: z.literal('files'),
+    id: z.string().min(1).optional(),
+    paths: z.array(z.string().min(1)).min(1),
+    /** How a line is sent: `syslog` (raw line) or `cowrie` (a Cowrie JSON record per line). */
+    format: z.enum(['syslog', 'cowrie']).default('syslog'),
+    /** A new file (no cursor yet) is read from its start, or only what is appended from now on. */
+    start_at: z.enum(['beginning', 'end']).default('beginning'),
+    poll_ms: durationMs.default(250),
+    /** A rotated-away file is closed after this long without growth; its partial last line is then sent. */
+    close_inactive_ms: durationMs.default(5_000),
+    max_line_bytes: z.number().int().positive().default(1024 * 1024),
+  })
+  .strict();
+
+const journaldInputSchema = z
+  .object({
+    type: z.literal('journald'),
+    id: z.string().min(1).optional(),
+    poll_ms: durationMs.default(2_000),
+    units: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
+
+const telemetryInputSchema = z
+  .object({ type: z.literal('telemetry'), id: z.string().min(1).optional(), interval_ms: durationMs.default(10_000) })
+  .strict();
+
+const processesInputSchema = z
+  .object({ type: z.literal('processes'), id: z.string().min(1).optional(), interval_ms: durationMs.default(10_000) })
+  .strict();
+
+const networkInputSchema = z
+  .object({ type: z.literal('network'), id: z.string().min(1).optional(), interval_ms: durationMs.default(15_000) })
+  .strict();
+
+const softwareInputSchema = z
+  .object({ type: z.literal('software'), id: z.string().min(1).optional(), interval_ms: durationMs.default(24 * 3600_000) })
+  .strict();
+
+export const WINDOWS_CHANNELS = ['Security', 'System', 'Application', 'Microsoft-Windows-Sysmon/Operational'] as const;
+
+const windowsInputSchema = z
+  .object({
+    type: z.literal('wineventlog'),
+    id: z.string().min(1).optional(),
+    channels: z.array(z.string().min(1)).min(1).default([...WINDOWS_CHANNELS]),
+    poll_ms: durationMs.default(5_000),
+    batch: z.number().int().positive().max(5_000).default(500),
+  })
+  .strict();
+
+export const inputSchema = z.discriminatedUnion('type', [
+  fileInputSchema,
+  journaldInputSchema,
+  telemetryInputSchema,
+  processesInputSchema,
+  networkInputSchema,
+  softwareInputSchema,
+  windowsInputSchema,
+]);
+
+/** The shipper's own config file (not nyx.yml: an endpoint has no cluster config). */
+export const shipperConfigSchema = z
+  .object({
+    server: z.url({ message: 'expected the Nyx ingest API URL, such as https://nyx.example.org:8080' }),
+    /** First start only: exchanged for an agent key. Short-lived (24 h) and single-purpose, so it may sit here. */
+    enrollment_token: z.string().min(1).optional(),
+    /** A file holding the enrollment token (what bundles use). NYX_ENROLLMENT_TOKEN also works. */
+    enrollment_token_file: z.string().min(1).optional(),
+    state_dir: z.string().min(1).default('/var/lib/nyx-ship'),
+    hostname: z.string().min(1).optional(),
+    inputs: z.array(inputSchema).default([]),
+    output: z
+      .object({
+        batch_size: z.number().int().positive().max(10_000).default(500),
+        flush_interval_ms: durationMs.default(1_000),
+        gzip: z.boolean().default(true),
+        request_timeout_ms: durationMs.default(30_000),
+        backoff_initial_ms: durationMs.default(500),
+        backoff_max_ms: durationMs.default(60_000),
+      })
+      .strict()
+      .prefault({}),
+    queue: z
+      .object({
+        max_events: z.number().int().positive().default(1_000_000),
+        max_bytes: z.number().int().positive().default(512 * 1024 * 1024),
+        /** drop_oldest: keep taking new events, drop (and count) the oldest queued ones; block: stop reading sources. */
+        policy: z.enum(['drop_oldest', 'block']).default('drop_oldest'),
+        segment_bytes: z.number().int().positive().default(16 * 1024 * 1024),
+      })
+      .strict()
+      .prefault({}),
+    status_interval_ms: durationMs.default(2_000),
+  })
+  .strict();
+
+export type ShipperConfig = z.infer<typeof shipperConfigSchema>;
+export type InputConfig = z.infer<typeof inputSchema>;
+export type FileInputConfig = z.infer<typeof fileInputSchema>;
+export type WindowsInputConfig = z.infer<typeof windowsInputSchema>;
+
+/** Reads and validates a shipper config; relative paths in it are relative to the file. */
+export function loadShipperConfig(file: string): ShipperConfig {
+  if (!existsSync(file)) throw new NyxError(`shipper config ${file} not found`);
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(file, 'utf8'));
+  } catch (err) {
+    if (err instanceof YAMLParseError) throw new NyxError(`${file}: invalid YAML: ${err.message.split('\n')[0]}`);
+    throw new NyxError(`${file}: cannot read: ${(err as Error).message}`);
+  }
+  const parsed = shipperConfigSchema.safeParse(raw ?? {});
+  if (!parsed.success) throw new NyxError(formatConfigIssue(parsed.error.issues[0], file));
+  const base = dirname(resolve(file));
+  const config = parsed.data;
+  config.state_dir = resolve(base, config.state_dir);
+  if (config.enrollment_token_file) config.enrollment_token_file = resolve(base, config.enrollment_token_file);
+  for (const input of config.inputs) {
+    if (input.type === 'files') input.paths = input.paths.map((p) => resolve(base, p));
+  }
+  return config;
+}
+
+/** The state dir alone, for `nyx ship status` (it must work even when the server is unreachable). */
+export function stateDirOf(file: string): string {
+  return loadShipperConfig(file).state_dir;
+}
+
+/** A stable id per input, so cursors survive reordering the inputs list. */
+export function inputId(input: InputConfig, index: number): string {
+  if (input.id) return input.id;
+  if (input.type === 'files') return `files:${input.paths.join(',')}`;
+  return `${input.type}:${index}`;
+}

@@ -1,0 +1,65 @@
+import { hostname as osHostname, networkInterfaces, platform, release } from 'node:os';
+import { z } from 'zod';
+
+/** Categories of the agent event contract (issue 3), as the ingest API accepts them. */
+export const AGENT_CATEGORIES = [
+  'telemetry',
+  'process',
+  'user_activity',
+  'commandline',
+  'service',
+  'file_activity',
+  'network',
+  'detection',
+  'windows_event',
+  'syslog',
+  'cowrie',
+  'software',
+] as const;
+
+/**
+ * One event as the shipper sends it. Contract fields plus category fields (passthrough);
+ * `seq` is the agent's monotonically increasing sequence number, from which the server
+ * derives a deterministic _id (agent id + seq), so a retried event is stored once.
+ */
+export const agentEventSchema = z
+  .object({
+    ts: z.string().min(1),
+    category: z.enum(AGENT_CATEGORIES),
+    host: z.string().min(1),
+    user: z.string().optional(),
+    ip: z.string().optional(),
+    raw: z.unknown(),
+    source: z.string().optional(),
+    severity: z.number().min(0).max(10).optional(),
+    message: z.string().optional(),
+    seq: z.number().int().nonnegative().optional(),
+  })
+  .passthrough();
+
+export type AgentEvent = z.infer<typeof agentEventSchema>;
+/** What a collector produces (without `seq`: the queue assigns it). */
+export type CollectedEvent = AgentEvent;
+
+export interface HostIdentity {
+  hostname: string;
+  ip?: string;
+  os: string;
+}
+
+/** The host's name and first non-internal IPv4 (falls back to IPv6), read once at start. */
+export function hostIdentity(override?: string): HostIdentity {
+  let ip: string | undefined;
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) {
+      if (a.internal) continue;
+      if (a.family === 'IPv4') {
+        ip = a.address;
+        break;
+      }
+      ip ??= a.address;
+    }
+    if (ip && !ip.includes(':')) break;
+  }
+  return { hostname: override ?? osHostname(), ...(ip ? { ip } : {}), os: `${platform()} ${release()}` };
+}
