@@ -70,9 +70,14 @@ export function explainElasticError(err: unknown, target: string, what?: string)
 }
 
 export function reasonOf(err: InstanceType<typeof errors.ResponseError>): string {
-  const body = err.body as { error?: { reason?: string; type?: string; root_cause?: Array<{ reason?: string }> } | string } | undefined;
+  type Cause = { reason?: string; type?: string; caused_by?: Cause; root_cause?: Cause[] };
+  const body = err.body as { error?: Cause | string } | undefined;
   if (body && typeof body.error === 'object') {
-    return body.error.root_cause?.[0]?.reason ?? body.error.reason ?? body.error.type ?? err.message;
+    // The top reason is often generic ("template after composition is invalid"); the deepest cause says why.
+    let deepest: Cause = body.error;
+    while (deepest.caused_by) deepest = deepest.caused_by;
+    const top = body.error.root_cause?.[0]?.reason ?? body.error.reason ?? body.error.type ?? err.message;
+    return deepest !== body.error && deepest.reason && deepest.reason !== top ? `${top}: ${deepest.reason}` : top;
   }
   if (body && typeof body.error === 'string') return body.error;
   return err.message;
