@@ -3,6 +3,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadFieldMappings, loadSigmaRules, validateRules, testRules, runRuleSelfTests, findRuleFiles, type EcsDocument } from '../../detection/sigma/index.ts';
 import { SourcePipelines } from '../../ingest/source-pipelines.ts';
+import { runCorrelationSelfTests } from '../../detection/correlation/index.ts';
 import { commandConfig } from '../context.ts';
 
 const RULES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'rules');
@@ -48,7 +49,11 @@ export function registerRulesCommands(program: Command): void {
         const result = runRuleSelfTests(rulePaths, mappings);
         for (const f of result.failures) console.log(JSON.stringify(f));
         console.log(`${result.rules} rules, ${result.events} test events: ${result.failures.length} failures`);
-        if (result.failures.length) process.exitCode = 1;
+        // Correlation rules: their tests are event sequences (src/detection/correlation).
+        const corr = runCorrelationSelfTests(rulePaths, mappings);
+        for (const f of corr.failures) console.log(JSON.stringify(f));
+        if (corr.correlations) console.log(`${corr.correlations} correlation rules, ${corr.sequences} test sequences: ${corr.failures.length} failures`);
+        if (result.failures.length || corr.failures.length) process.exitCode = 1;
         return;
       }
       const { config } = commandConfig(cmd);

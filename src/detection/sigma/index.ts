@@ -1,6 +1,6 @@
 /** Sigma detection: parse → map (data-driven field mappings) → stream matcher | Elasticsearch query. */
 export { SigmaRuleError } from './errors.ts';
-export { parseSigmaRule, SIGMA_MODIFIERS } from './parse.ts';
+export { parseSigmaFile, parseSigmaRule, parseTimespan, SIGMA_MODIFIERS } from './parse.ts';
 export { parseSigmaCondition } from './condition.ts';
 export { parseSigmaRegex } from './regex.ts';
 export {
@@ -14,6 +14,7 @@ export {
   type ResolvedLogsource,
 } from './mapping.ts';
 export { compileRuleMatcher, SigmaRuleSet, ruleIdOf, type EventMatcher, type SigmaMatch } from './matcher.ts';
+export { EventView, FieldTable } from './document.ts';
 export { compileMappedRuleQuery, compileRuleQuery, type EsQuery, type RuleQuery } from './query.ts';
 export { readField, type EcsDocument } from './document.ts';
 export { parseEventsText, readEvents, type LoadedEvent } from './events.ts';

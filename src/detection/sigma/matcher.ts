@@ -196,7 +196,8 @@ export function compileExpr(expr: DetectionExpr, table: FieldTable, types: Recor
 }
 
 export function ruleIdOf(rule: SigmaRule): string {
-  return rule.id ?? basename(rule.file).replace(/\.ya?ml$/, '');
+  // `name` before the file stem: several rules can share one (multi-document) file.
+  return rule.id ?? rule.name ?? basename(rule.file).replace(/\.ya?ml$/, '');
 }
 
 /** A mapped rule compiled against a (possibly shared) field table. */
@@ -234,47 +235,127 @@ export function compileRuleMatcher(rule: SigmaRule, mappings: FieldMappings): Ev
 /** Fields that split events coarsely (a whole logsource); used only when nothing sharper exists. */
 const BROAD_FIELDS = new Set(['event.category', 'event.type', 'event.kind', 'event.module', 'event.provider', 'event.dataset', 'winlog.channel', 'winlog.provider_name', 'data_stream.dataset']);
 
-interface RoutingChoice {
+interface RouteEntry {
   fields: string[];
-  kind: 'eq' | 'base';
+  /** eq: the value itself; base: the file name after the last path separator; sub: a literal the value contains. */
+  kind: 'eq' | 'base' | 'sub';
   keys: string[];
+}
+
+/** Where a rule is filed: it can only match an event that hits one of the entries. */
+interface RoutingChoice {
+  entries: RouteEntry[];
   score: number;
 }
+
+/** Shortest literal a substring route may use: shorter ones are in nearly every value and select nothing. */
+const MIN_SUB_LITERAL = 3;
 
 function lastSegment(v: string): string {
   const i = Math.max(v.lastIndexOf('\\'), v.lastIndexOf('/'));
   return i >= 0 ? v.slice(i + 1) : v;
 }
 
+/** The conjuncts every match must satisfy: nested ANDs flattened (a selection's items sit one level down). */
+function conjunctsOf(expr: DetectionExpr, out: DetectionExpr[] = []): DetectionExpr[] {
+  if (expr.op === 'and') for (const a of expr.args) conjunctsOf(a, out);
+  else out.push(expr);
+  return out;
+}
+
+/** One match leaf as lookup keys, when its tests allow it. */
+function leafRoute(c: Extract<DetectionExpr, { op: 'match' }>, types: Record<string, TargetFieldType>): RoutingChoice | undefined {
+  if (c.keyword || c.fields.some((f) => types[f] && types[f] !== 'keyword')) return undefined;
+  if (!c.tests.every((t) => t.kind === 'string')) return undefined;
+  const shapes = c.tests.map((t) => stringShape((t as Extract<ValueTest, { kind: 'string' }>).parts));
+  if (shapes.every((s) => s.shape === 'eq')) {
+    const broad = c.fields.every((f) => BROAD_FIELDS.has(f));
+    return { entries: [{ fields: c.fields, kind: 'eq', keys: shapes.map((s) => (s as { text: string }).text.toLowerCase()) }], score: broad ? 1 : 3 };
+  }
+  if (shapes.every((s) => s.shape === 'suffix' && /[\\/]/.test(s.text) && lastSegment(s.text) !== '')) {
+    return { entries: [{ fields: c.fields, kind: 'base', keys: shapes.map((s) => lastSegment((s as { text: string }).text).toLowerCase()) }], score: 2 };
+  }
+  if (shapes.every((s) => s.shape !== 'wildcard' && s.text.length >= MIN_SUB_LITERAL)) {
+    // Longer literals select better; still below an exact-key route.
+    const shortest = Math.min(...shapes.map((s) => (s as { text: string }).text.length));
+    return { entries: [{ fields: c.fields, kind: 'sub', keys: shapes.map((s) => (s as { text: string }).text.toLowerCase()) }], score: 1.5 + Math.min(shortest, 20) / 100 };
+  }
+  return undefined;
+}
+
 /**
- * A conjunct every match must satisfy, turned into lookup keys: equality values (`eq`), or
- * the file name after the last path separator of `endswith '\\x.exe'` style tests (`base`).
+ * How to find a rule from an event: the best-scoring conjunct of an AND; for an OR, every branch's route
+ * together (a `selection_img or selection_ofn` rule is filed under both); a NOT cannot route.
  */
 function routingChoice(expr: DetectionExpr, types: Record<string, TargetFieldType>): RoutingChoice | undefined {
-  const conjuncts = expr.op === 'and' ? expr.args : [expr];
-  let best: RoutingChoice | undefined;
-  for (const c of conjuncts) {
-    if (c.op !== 'match' || c.keyword || c.fields.some((f) => types[f] && types[f] !== 'keyword')) continue;
-    if (!c.tests.every((t) => t.kind === 'string')) continue;
-    const shapes = c.tests.map((t) => stringShape((t as Extract<ValueTest, { kind: 'string' }>).parts));
-    let choice: RoutingChoice | undefined;
-    if (shapes.every((s) => s.shape === 'eq')) {
-      const broad = c.fields.every((f) => BROAD_FIELDS.has(f));
-      choice = { fields: c.fields, kind: 'eq', keys: shapes.map((s) => (s as { text: string }).text.toLowerCase()), score: broad ? 1 : 3 };
-    } else if (shapes.every((s) => s.shape === 'suffix' && /[\\/]/.test(s.text) && lastSegment(s.text) !== '')) {
-      choice = { fields: c.fields, kind: 'base', keys: shapes.map((s) => lastSegment((s as { text: string }).text).toLowerCase()), score: 2 };
+  switch (expr.op) {
+    case 'match':
+      return leafRoute(expr, types);
+    case 'and': {
+      let best: RoutingChoice | undefined;
+      for (const c of conjunctsOf(expr)) {
+        const r = routingChoice(c, types);
+        if (r && (!best || r.score > best.score)) best = r;
+      }
+      return best;
     }
-    if (choice && (!best || choice.score > best.score)) best = choice;
+    case 'or': {
+      const routes = expr.args.map((a) => routingChoice(a, types));
+      if (routes.some((r) => !r)) return undefined;
+      return { entries: routes.flatMap((r) => r!.entries), score: Math.min(...routes.map((r) => r!.score)) };
+    }
+    default:
+      return undefined;
   }
-  return best;
 }
+
+/** A rolling key of the 3 code units at `p` (collisions only cost a startsWith check). */
+function gramAt(v: string, p: number): number {
+  return ((v.charCodeAt(p) * 65_599 + v.charCodeAt(p + 1)) * 65_599 + v.charCodeAt(p + 2)) | 0;
+}
+
+/**
+ * Literals of `sub` routes on one field: each literal filed under its first 3 characters, so one pass
+ * over a value finds every literal it contains (a small Aho-Corasick stand-in, no per-rule scans).
+ */
+class SubstringIndex {
+  readonly rulesOf = new Map<string, number[]>();
+  private readonly byGram = new Map<number, string[]>();
+
+  add(literal: string, rule: number): void {
+    const list = this.rulesOf.get(literal);
+    if (list) {
+      list.push(rule);
+      return;
+    }
+    this.rulesOf.set(literal, [rule]);
+    const g = gramAt(literal, 0);
+    const same = this.byGram.get(g);
+    if (same) same.push(literal);
+    else this.byGram.set(g, [literal]);
+  }
+
+  /** Calls `found` with the rules of every literal `v` contains (a literal may be reported more than once). */
+  scan(v: string, found: (rules: number[]) => void): void {
+    const last = v.length - MIN_SUB_LITERAL;
+    for (let p = 0; p <= last; p++) {
+      const lits = this.byGram.get(gramAt(v, p));
+      if (!lits) continue;
+      for (const lit of lits) if (v.startsWith(lit, p)) found(this.rulesOf.get(lit)!);
+    }
+  }
+}
+
+type Slot =
+  | { id: number; kind: 'eq' | 'base'; index: Map<string, number[]> }
+  | { id: number; kind: 'sub'; index: SubstringIndex };
 
 export class SigmaRuleSet {
   private readonly table = new FieldTable();
   readonly rules: CompiledStreamRule[] = [];
   private readonly unrouted: number[] = [];
   /** slot = (field, kind); each slot maps a key to the rules routed there. */
-  private readonly slots: { id: number; kind: 'eq' | 'base'; index: Map<string, number[]> }[] = [];
+  private readonly slots: Slot[] = [];
   private stamp = new Uint32Array(0);
   private generation = 0;
 
@@ -282,14 +363,14 @@ export class SigmaRuleSet {
     for (const m of mapped) this.add(m);
   }
 
-  private slotFor(field: string, kind: 'eq' | 'base'): Map<string, number[]> {
+  private slotFor(field: string, kind: Slot['kind']): Slot {
     const id = this.table.intern(field);
     let slot = this.slots.find((s) => s.id === id && s.kind === kind);
     if (!slot) {
-      slot = { id, kind, index: new Map() };
+      slot = kind === 'sub' ? { id, kind, index: new SubstringIndex() } : { id, kind, index: new Map() };
       this.slots.push(slot);
     }
-    return slot.index;
+    return slot;
   }
 
   add(mapped: MappedSigmaRule): void {
@@ -298,16 +379,29 @@ export class SigmaRuleSet {
     const route = routingChoice(mapped.expr, mapped.fieldTypes);
     if (!route) this.unrouted.push(n);
     else {
-      for (const field of route.fields) {
-        const index = this.slotFor(field, route.kind);
-        for (const key of new Set(route.keys)) {
-          const list = index.get(key);
-          if (list) list.push(n);
-          else index.set(key, [n]);
+      for (const entry of route.entries) for (const field of entry.fields) {
+        const slot = this.slotFor(field, entry.kind);
+        for (const key of new Set(entry.keys)) {
+          if (slot.kind === 'sub') slot.index.add(key, n);
+          else {
+            const list = slot.index.get(key);
+            if (list) list.push(n);
+            else slot.index.set(key, [n]);
+          }
         }
       }
     }
     this.stamp = new Uint32Array(this.rules.length);
+  }
+
+  /** How the rules are routed (benchmarks, diagnostics): rules per route kind. */
+  routing(): Record<'eq' | 'base' | 'sub' | 'unrouted', number> {
+    const out = { eq: 0, base: 0, sub: 0, unrouted: this.unrouted.length };
+    for (const s of this.slots) {
+      const lists = s.kind === 'sub' ? s.index.rulesOf.values() : s.index.values();
+      for (const l of lists) out[s.kind] += l.length;
+    }
+    return out;
   }
 
   /** Every rule that matches the document, in rule order. */
@@ -315,17 +409,23 @@ export class SigmaRuleSet {
     const view = new EventView(this.table, doc);
     const gen = ++this.generation;
     const candidates = [...this.unrouted];
+    const stamp = this.stamp;
+    const take = (list: number[]): void => {
+      for (const r of list) {
+        if (stamp[r] !== gen) {
+          stamp[r] = gen;
+          candidates.push(r);
+        }
+      }
+    };
     for (const slot of this.slots) {
       const fv = view.get(slot.id);
       if (!fv.raw.length) continue;
       for (const v of fv.lower) {
-        const list = slot.index.get(slot.kind === 'eq' ? v : lastSegment(v));
-        if (!list) continue;
-        for (const r of list) {
-          if (this.stamp[r] !== gen) {
-            this.stamp[r] = gen;
-            candidates.push(r);
-          }
+        if (slot.kind === 'sub') slot.index.scan(v, take);
+        else {
+          const list = slot.index.get(slot.kind === 'eq' ? v : lastSegment(v));
+          if (list) take(list);
         }
       }
     }

@@ -1,4 +1,4 @@
-import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Node, type Pair, type YAMLMap } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
 import { z } from 'zod';
 import { SigmaRuleError } from './errors.ts';
 import { ConditionSyntaxError, parseSigmaCondition } from './condition.ts';
@@ -13,7 +13,7 @@ import {
   parseSigmaString,
   plainText,
 } from './strings.ts';
-import type { SigmaCondition, SigmaDetectionItem, SigmaLevel, SigmaRule, SigmaSelection, SigmaString, SigmaValue } from './types.ts';
+import type { SigmaCondition, SigmaCorrelationRule, SigmaCorrelationType, SigmaDetectionItem, SigmaDocument, SigmaLevel, SigmaRule, SigmaSelection, SigmaString, SigmaValue } from './types.ts';
 
 const LEVELS = ['informational', 'low', 'medium', 'high', 'critical'] as const;
 
@@ -21,6 +21,7 @@ const LEVELS = ['informational', 'low', 'medium', 'high', 'critical'] as const;
 const ruleMetadataSchema = z.looseObject({
   title: z.string().min(1),
   id: z.string().optional(),
+  name: z.string().optional(),
   status: z.string().optional(),
   description: z.string().optional(),
   references: z.array(z.unknown()).optional(),
@@ -69,41 +70,75 @@ function fail(ctx: Located, node: Node | Pair | null | undefined, reason: string
  * Parse one Sigma rule file. SigmaHQ rule files load unchanged; rule collections
  * (several YAML documents, `action: global`) and correlation/filter documents are rejected
  * with a clear reason. Every error names the file, the line and why.
+ * (parseSigmaFile reads files that hold several rules and correlation rules.)
  */
 export function parseSigmaRule(yamlText: string, file: string): SigmaRule {
-  const lines = new LineCounter();
-  const ctx: Located = { file, lines };
-  const docs = parseAllDocuments(yamlText, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  if (!Array.isArray(docs)) throw new SigmaRuleError(file, undefined, 'the file holds no YAML document');
-  const nonEmpty = docs.filter((d) => d.contents !== null);
-  for (const doc of docs) {
-    const err = doc.errors[0];
-    if (err) throw new SigmaRuleError(file, err.linePos?.[0].line, `YAML: ${err.message.split('\n')[0]}`);
+  const { ctx, docs } = readYamlDocuments(yamlText, file);
+  if (docs.length > 1) {
+    throw new SigmaRuleError(file, lineOf(ctx, docs[1]!.contents), 'rule collections (several YAML documents in one file) are not supported: split them into one rule per file');
   }
-  if (nonEmpty.length === 0) throw new SigmaRuleError(file, undefined, 'the file holds no YAML document');
-  if (nonEmpty.length > 1) {
-    throw new SigmaRuleError(file, lineOf(ctx, nonEmpty[1]!.contents), 'rule collections (several YAML documents in one file) are not supported: split them into one rule per file');
-  }
-  const doc = nonEmpty[0]!;
+  const doc = docs[0]!;
   const root = doc.contents;
   if (!isMap(root)) fail(ctx, root, 'a Sigma rule must be a YAML mapping');
   for (const [key, reason] of [
-    ['action', 'rule collections (`action: global|reset|repeat`) are not supported: split them into one rule per file'],
+    ['action', COLLECTION_REASON],
     ['correlation', 'this is a Sigma correlation rule, not a detection rule'],
-    ['filter', 'this is a Sigma filter (meta rule), not a detection rule'],
+    ['filter', FILTER_REASON],
   ] as const) {
     const pair = findPair(root, key);
     if (pair && (key !== 'filter' || !findPair(root, 'detection'))) fail(ctx, pair, reason);
   }
+  return parseRuleDocument(ctx, doc, root);
+}
 
-  const parsed = ruleMetadataSchema.safeParse(doc.toJS({ maxAliasCount: 100 }));
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const node = issue.path.length ? (doc.getIn(issue.path as (string | number)[], true) as Node | undefined) : undefined;
-    const where = issue.path.join('.') || 'rule';
-    const missing = issue.code === 'invalid_type' && node === undefined;
-    fail(ctx, node ?? findPair(root, String(issue.path[0] ?? '')) ?? root, missing ? `missing required '${where}'` : `'${where}': ${issue.message}`);
+const COLLECTION_REASON = 'rule collections (`action: global|reset|repeat`) are not supported: split them into one rule per file';
+const FILTER_REASON = 'this is a Sigma filter (meta rule), not a detection rule';
+
+type YamlDocument = Document.Parsed;
+
+function readYamlDocuments(yamlText: string, file: string): { ctx: Located; docs: YamlDocument[] } {
+  const lines = new LineCounter();
+  const ctx: Located = { file, lines };
+  const docs = parseAllDocuments(yamlText, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (!Array.isArray(docs)) throw new SigmaRuleError(file, undefined, 'the file holds no YAML document');
+  for (const doc of docs) {
+    const err = doc.errors[0];
+    if (err) throw new SigmaRuleError(file, err.linePos?.[0].line, `YAML: ${err.message.split('\n')[0]}`);
   }
+  const nonEmpty = docs.filter((d) => d.contents !== null);
+  if (nonEmpty.length === 0) throw new SigmaRuleError(file, undefined, 'the file holds no YAML document');
+  return { ctx, docs: nonEmpty };
+}
+
+/**
+ * Parse a Sigma file that may hold several YAML documents: detection rules and correlation
+ * rules (Sigma v2), in any order. Collections (`action: global`) and filters are rejected.
+ * The first bad document fails the file with its line and reason.
+ */
+export function parseSigmaFile(yamlText: string, file: string): SigmaDocument[] {
+  const { ctx, docs } = readYamlDocuments(yamlText, file);
+  return docs.map((doc): SigmaDocument => {
+    const root = doc.contents;
+    if (!isMap(root)) fail(ctx, root, 'a Sigma document must be a YAML mapping');
+    const action = findPair(root, 'action');
+    if (action) fail(ctx, action, COLLECTION_REASON);
+    const filter = findPair(root, 'filter');
+    if (filter && !findPair(root, 'detection')) fail(ctx, filter, FILTER_REASON);
+    if (findPair(root, 'correlation')) return { kind: 'correlation', correlation: parseCorrelationDocument(ctx, doc, root) };
+    return { kind: 'rule', rule: parseRuleDocument(ctx, doc, root) };
+  });
+}
+
+function zodFailure(ctx: Located, doc: YamlDocument, root: YAMLMap, issue: z.core.$ZodIssue): never {
+  const node = issue.path.length ? (doc.getIn(issue.path as (string | number)[], true) as Node | undefined) : undefined;
+  const where = issue.path.join('.') || 'rule';
+  const missing = issue.code === 'invalid_type' && node === undefined;
+  fail(ctx, node ?? findPair(root, String(issue.path[0] ?? '')) ?? root, missing ? `missing required '${where}'` : `'${where}': ${issue.message}`);
+}
+
+function parseRuleDocument(ctx: Located, doc: YamlDocument, root: YAMLMap): SigmaRule {
+  const parsed = ruleMetadataSchema.safeParse(doc.toJS({ maxAliasCount: 100 }));
+  if (!parsed.success) zodFailure(ctx, doc, root, parsed.error.issues[0]!);
   const meta = parsed.data;
 
   const detectionPair = findPair(root, 'detection')!;
@@ -123,9 +158,10 @@ export function parseSigmaRule(yamlText: string, file: string): SigmaRule {
   const condition = parseConditionNode(ctx, conditionPair, [...selections.keys()]);
 
   return {
-    file,
+    file: ctx.file,
     title: meta.title,
     ...(meta.id !== undefined ? { id: meta.id } : {}),
+    ...(meta.name !== undefined ? { name: meta.name } : {}),
     ...(meta.status !== undefined ? { status: meta.status } : {}),
     ...(meta.description !== undefined ? { description: meta.description } : {}),
     references: (meta.references ?? []).map(String),
@@ -347,4 +383,102 @@ function stringValues(raw: string | number | boolean, field: string | null, modi
     if (field === null && !positioned) s = addWildcards(s, true, true);
     return { kind: 'string', value: s, cased } satisfies SigmaValue;
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Correlation rules (Sigma specification v2, plus the documented Nyx extensions `value_sum`
+// and `periodic`). References are resolved later, against the whole rule set.
+
+const CORRELATION_TYPES = ['event_count', 'value_count', 'temporal', 'temporal_ordered', 'value_sum'] as const;
+const TIMESPAN = /^(\d+)([smhd])$/;
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `90m` → milliseconds (Sigma's `number + s|m|h|d`). */
+export function parseTimespan(text: string): number | undefined {
+  const m = TIMESPAN.exec(text);
+  return m ? Number(m[1]) * UNIT_MS[m[2]!]! : undefined;
+}
+
+const timespanSchema = z.string().refine((t) => (parseTimespan(t) ?? 0) > 0, { message: "expected a positive timespan such as '30s', '5m', '1h' or '1d'" });
+const bound = z.number().finite().optional();
+
+const correlationSchema = z.looseObject({
+  title: z.string().min(1),
+  id: z.string().optional(),
+  name: z.string().optional(),
+  status: z.string().optional(),
+  description: z.string().optional(),
+  references: z.array(z.unknown()).optional(),
+  author: z.string().optional(),
+  date: z.union([z.string(), z.date(), z.number()]).optional(),
+  modified: z.union([z.string(), z.date(), z.number()]).optional(),
+  tags: z.array(z.string()).optional(),
+  falsepositives: z.union([z.array(z.unknown()), z.string()]).optional(),
+  level: z.enum(LEVELS).optional(),
+  generate: z.boolean().optional(),
+  correlation: z.strictObject({
+    type: z.enum(CORRELATION_TYPES),
+    rules: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+    'group-by': z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+    timespan: timespanSchema,
+    condition: z.strictObject({ gt: bound, gte: bound, lt: bound, lte: bound, eq: bound, field: z.string().min(1).optional() }).optional(),
+    aliases: z.record(z.string(), z.record(z.string(), z.string().min(1))).optional(),
+    generate: z.boolean().optional(),
+    /** Nyx extension: the group's events must be evenly spaced (beaconing). */
+    periodic: z.strictObject({ max_jitter: z.number().min(0).max(1), min_interval: timespanSchema.optional() }).optional(),
+  }),
+});
+
+function parseCorrelationDocument(ctx: Located, doc: YamlDocument, root: YAMLMap): SigmaCorrelationRule {
+  const parsed = correlationSchema.safeParse(doc.toJS({ maxAliasCount: 100 }));
+  if (!parsed.success) zodFailure(ctx, doc, root, parsed.error.issues[0]!);
+  const meta = parsed.data;
+  const c = meta.correlation;
+  const corrPair = findPair(root, 'correlation')!;
+  const at = (key: string): Node | Pair => (isMap(corrPair.value) ? (findPair(corrPair.value, key) ?? corrPair) : corrPair);
+  const type: SigmaCorrelationType = c.type;
+  const rules = typeof c.rules === 'string' ? [c.rules] : c.rules;
+  const groupBy = typeof c['group-by'] === 'string' ? [c['group-by']] : c['group-by'];
+  const given = c.condition ?? {};
+  const bounds = (['gt', 'gte', 'lt', 'lte', 'eq'] as const).filter((k) => given[k] !== undefined);
+  const temporal = type === 'temporal' || type === 'temporal_ordered';
+  if (bounds.length === 0 && !temporal) fail(ctx, at(c.condition ? 'condition' : 'type'), `a ${type} correlation needs a condition (gt, gte, lt, lte or eq)`);
+  if ((type === 'value_count' || type === 'value_sum') && !given.field) fail(ctx, at('condition'), `a ${type} correlation needs 'condition.field'`);
+  if (!(type === 'value_count' || type === 'value_sum') && given.field) fail(ctx, at('condition'), `'condition.field' only applies to value_count and value_sum`);
+  if (temporal && rules.length < 2) fail(ctx, at('rules'), `a ${type} correlation needs at least two rules`);
+  if (c.periodic && type !== 'event_count') fail(ctx, at('periodic'), "'periodic' (Nyx extension) only applies to event_count correlations");
+  if (c.periodic && bounds.some((b) => b !== 'gt' && b !== 'gte')) fail(ctx, at('periodic'), "'periodic' needs a lower-bound condition (gt or gte)");
+  // temporal types count distinct referenced rules; without a condition, all of them.
+  const condition = bounds.length ? { ...given } : { gte: rules.length };
+  const aliases = c.aliases ?? {};
+  for (const alias of Object.keys(aliases)) {
+    if (!groupBy.includes(alias)) fail(ctx, at('aliases'), `alias '${alias}' is not used in group-by`);
+  }
+  const line = lineOf(ctx, root.items[0] as Pair) ?? 1;
+  return {
+    file: ctx.file,
+    line,
+    title: meta.title,
+    ...(meta.id !== undefined ? { id: meta.id } : {}),
+    ...(meta.name !== undefined ? { name: meta.name } : {}),
+    ...(meta.status !== undefined ? { status: meta.status } : {}),
+    ...(meta.description !== undefined ? { description: meta.description } : {}),
+    references: (meta.references ?? []).map(String),
+    ...(meta.author !== undefined ? { author: meta.author } : {}),
+    ...(meta.date !== undefined ? { date: dateText(meta.date) } : {}),
+    ...(meta.modified !== undefined ? { modified: dateText(meta.modified) } : {}),
+    tags: meta.tags ?? [],
+    falsepositives: typeof meta.falsepositives === 'string' ? [meta.falsepositives] : (meta.falsepositives ?? []).map(String),
+    ...(meta.level !== undefined ? { level: meta.level as SigmaLevel } : {}),
+    type,
+    rules,
+    groupBy,
+    timespan: c.timespan,
+    timespanMs: parseTimespan(c.timespan)!,
+    condition,
+    aliases,
+    // v2.0.0 put `generate` at the top level, later versions inside `correlation`: accept both.
+    generate: c.generate ?? meta.generate ?? false,
+    ...(c.periodic ? { periodic: { maxJitter: c.periodic.max_jitter, minIntervalMs: c.periodic.min_interval ? parseTimespan(c.periodic.min_interval)! : 0 } } : {}),
+  };
 }

@@ -8,12 +8,14 @@ import { SigmaRuleError } from './errors.ts';
 import { readEvents } from './events.ts';
 import { describeLogsource, mapSigmaRule, type FieldMappings } from './mapping.ts';
 import { ruleIdOf, SigmaRuleSet } from './matcher.ts';
-import { parseSigmaRule } from './parse.ts';
+import { parseSigmaFile } from './parse.ts';
 import { compileMappedRuleQuery } from './query.ts';
-import type { MappedSigmaRule, SigmaRule } from './types.ts';
+import type { MappedSigmaRule, SigmaCorrelationRule, SigmaRule } from './types.ts';
 
 /** Folders under a rules directory that hold data about rules, not rules. */
-const NON_RULE_DIRS = new Set(['mappings', 'tests']);
+const NON_RULE_DIRS = new Set(['mappings', 'tests', 'mitre']);
+/** Alert policy data beside the rules (src/alerts, src/detection/scoring), not rules. */
+const NON_RULE_FILES = new Set(['scoring.yml', 'overrides.yml']);
 
 /** Every Sigma rule file under the given files/directories (mappings/ and tests/ skipped). */
 export function findRuleFiles(paths: string | string[]): string[] {
@@ -22,7 +24,7 @@ export function findRuleFiles(paths: string | string[]): string[] {
     if (statSync(p).isDirectory()) {
       if (!top && NON_RULE_DIRS.has(basename(p))) return;
       for (const entry of readdirSync(p).sort()) walk(join(p, entry), false);
-    } else if (top || /\.ya?ml$/.test(p)) out.push(p);
+    } else if (top || (/\.ya?ml$/.test(p) && !NON_RULE_FILES.has(basename(p)))) out.push(p);
   };
   for (const p of Array.isArray(paths) ? paths : [paths]) walk(p, true);
   return out;
@@ -30,25 +32,41 @@ export function findRuleFiles(paths: string | string[]): string[] {
 
 export interface LoadedRules {
   rules: MappedSigmaRule[];
-  /** One per rule that did not load; the others keep working. */
+  /** Correlation rules found beside the detection rules (references resolved by src/detection/correlation). */
+  correlations: SigmaCorrelationRule[];
+  /** One per file that did not load; the others keep working. */
   errors: SigmaRuleError[];
 }
 
-/** Parse and map every rule; a bad rule becomes an error entry, never an exception. */
+/**
+ * Parse and map every rule; a bad file becomes an error entry, never an exception. A file may
+ * hold several documents (detection and correlation rules); all of a file's rules load or none.
+ */
 export function loadSigmaRules(paths: string | string[], mappings: FieldMappings): LoadedRules {
   const rules: MappedSigmaRule[] = [];
+  const correlations: SigmaCorrelationRule[] = [];
   const errors: SigmaRuleError[] = [];
   for (const file of findRuleFiles(paths)) {
     try {
-      const mapped = mapSigmaRule(parseSigmaRule(readFileSync(file, 'utf8'), file), mappings);
-      compileMappedRuleQuery(mapped); // both backends must accept it
-      rules.push(mapped);
+      const fileRules: MappedSigmaRule[] = [];
+      const fileCorrelations: SigmaCorrelationRule[] = [];
+      for (const doc of parseSigmaFile(readFileSync(file, 'utf8'), file)) {
+        if (doc.kind === 'correlation') {
+          fileCorrelations.push(doc.correlation);
+          continue;
+        }
+        const mapped = mapSigmaRule(doc.rule, mappings);
+        compileMappedRuleQuery(mapped); // both backends must accept it
+        fileRules.push(mapped);
+      }
+      rules.push(...fileRules);
+      correlations.push(...fileCorrelations);
     } catch (err) {
       if (err instanceof SigmaRuleError) errors.push(err);
       else errors.push(new SigmaRuleError(file, undefined, (err as Error).message));
     }
   }
-  return { rules, errors };
+  return { rules, correlations, errors };
 }
 
 export interface RuleIssue {
@@ -72,7 +90,7 @@ const TACTIC_TAGS = new Set([
   'exfiltration', 'impact',
 ]);
 
-function attackTagIssues(rule: SigmaRule): string[] {
+function attackTagIssues(rule: Pick<SigmaRule, 'tags'>): string[] {
   const tags = rule.tags.map((t) => t.toLowerCase());
   const issues: string[] = [];
   if (!tags.some((t) => TECHNIQUE_TAG.test(t))) issues.push('no MITRE ATT&CK technique tag (attack.tNNNN)');
@@ -92,19 +110,30 @@ export function validateRules(paths: string | string[], mappings: FieldMappings)
   for (const file of files) {
     let ok = true;
     try {
-      const rule = parseSigmaRule(readFileSync(file, 'utf8'), file);
-      const mapped = mapSigmaRule(rule, mappings);
-      compileMappedRuleQuery(mapped);
-      for (const reason of attackTagIssues(rule)) {
-        issues.push({ file, severity: 'error', reason });
-        ok = false;
+      const docs = parseSigmaFile(readFileSync(file, 'utf8'), file);
+      // Sigma v2: in a multi-document file only the outermost correlation carries the metadata.
+      const inner = new Set(docs.flatMap((d) => (d.kind === 'correlation' ? d.correlation.rules : [])));
+      const outermost = docs.filter((d) => d.kind === 'correlation' && !inner.has(d.correlation.name ?? '') && !inner.has(d.correlation.id ?? ''));
+      const metadataCarriers = docs.length > 1 && outermost.length ? outermost : docs;
+      for (const doc of docs) {
+        if (doc.kind === 'rule') {
+          const mapped = mapSigmaRule(doc.rule, mappings);
+          compileMappedRuleQuery(mapped);
+          for (const field of mapped.fallbackFields) {
+            issues.push({ file, severity: 'warning', reason: `field '${field}' has no explicit mapping for ${describeLogsource(doc.rule.logsource)}; using the fallback` });
+          }
+        }
       }
-      if (!rule.level) {
-        issues.push({ file, severity: 'error', reason: 'no level' });
-        ok = false;
-      }
-      for (const field of mapped.fallbackFields) {
-        issues.push({ file, severity: 'warning', reason: `field '${field}' has no explicit mapping for ${describeLogsource(rule.logsource)}; using the fallback` });
+      for (const doc of metadataCarriers) {
+        const meta = doc.kind === 'rule' ? doc.rule : doc.correlation;
+        for (const reason of attackTagIssues(meta)) {
+          issues.push({ file, severity: 'error', reason });
+          ok = false;
+        }
+        if (!meta.level) {
+          issues.push({ file, severity: 'error', reason: 'no level' });
+          ok = false;
+        }
       }
     } catch (err) {
       ok = false;

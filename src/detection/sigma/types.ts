@@ -73,6 +73,8 @@ export interface SigmaRule {
   file: string;
   title: string;
   id?: string;
+  /** The rule's `name`, by which correlation rules may reference it. */
+  name?: string;
   status?: string;
   description?: string;
   references: string[];
@@ -124,3 +126,61 @@ export interface MappedSigmaRule {
   /** Sigma fields that had no explicit mapping and used the mapping's fallback. */
   fallbackFields: string[];
 }
+
+/**
+ * Correlation rules (Sigma specification v2). `value_sum` is a Nyx extension (documented in
+ * rules/correlation/README.md): the sum of a numeric field per group within the timespan.
+ */
+export type SigmaCorrelationType = 'event_count' | 'value_count' | 'temporal' | 'temporal_ordered' | 'value_sum';
+
+/** One or more bounds, AND-ed (`gt: 100, lte: 200` is a range); `field` for value_count/value_sum. */
+export interface SigmaCorrelationCondition {
+  gt?: number;
+  gte?: number;
+  lt?: number;
+  lte?: number;
+  eq?: number;
+  field?: string;
+}
+
+/** Nyx extension for beaconing: the intervals between a group's events must be regular. */
+export interface SigmaPeriodicity {
+  /** Largest coefficient of variation (stddev / mean) of the intervals that still counts as periodic. */
+  maxJitter: number;
+  /** Intervals shorter than this on average are a burst, not a beacon. */
+  minIntervalMs: number;
+}
+
+export interface SigmaCorrelationRule {
+  file: string;
+  /** Line of the document's first key. */
+  line: number;
+  title: string;
+  id?: string;
+  name?: string;
+  status?: string;
+  description?: string;
+  references: string[];
+  author?: string;
+  date?: string;
+  modified?: string;
+  tags: string[];
+  falsepositives: string[];
+  level?: SigmaLevel;
+  type: SigmaCorrelationType;
+  /** Referenced rules (detection or correlation), by id or name, as written. */
+  rules: string[];
+  groupBy: string[];
+  timespan: string;
+  timespanMs: number;
+  /** Always set after parsing: temporal types default to "all referenced rules". */
+  condition: SigmaCorrelationCondition;
+  /** alias → (rule name → field). */
+  aliases: Record<string, Record<string, string>>;
+  /** Whether the referenced rules also alert on their own. */
+  generate: boolean;
+  periodic?: SigmaPeriodicity;
+}
+
+/** One YAML document of a rule file. */
+export type SigmaDocument = { kind: 'rule'; rule: SigmaRule } | { kind: 'correlation'; correlation: SigmaCorrelationRule };
