@@ -82,6 +82,16 @@ function tokenize(source: string): Token[] {
 
 /** Marks the `ctx` root so member access on it reads the document, not a JS object. */
 const CTX = Symbol('ctx');
+/** The one Eval for `ctx`: postfix() recognises it to resolve `ctx.<key>` at compile time. */
+const CTX_ROOT: Eval = () => CTX;
+
+/** Evals of literals, with their value: `x == 'lit'` compiles to a strict comparison. */
+const LITERALS = new WeakMap<Eval, string | number | boolean | null>();
+function literal(value: string | number | boolean | null): Eval {
+  const e: Eval = () => value;
+  LITERALS.set(e, value);
+  return e;
+}
 
 const TYPE_CHECKS: Record<string, (v: unknown) => boolean> = {
   String: (v) => typeof v === 'string',
@@ -141,7 +151,7 @@ class Parser {
     while (this.accept('||')) {
       const l = left;
       const r = this.and();
-      left = (doc) => asBoolean(l(doc), '||') || asBoolean(r(doc), '||');
+      left = boolean(BOOLEANS.has(l) && BOOLEANS.has(r) ? (doc) => (l(doc) as boolean) || (r(doc) as boolean) : (doc) => asBoolean(l(doc), '||') || asBoolean(r(doc), '||'));
     }
     return left;
   }
@@ -151,7 +161,7 @@ class Parser {
     while (this.accept('&&')) {
       const l = left;
       const r = this.equality();
-      left = (doc) => asBoolean(l(doc), '&&') && asBoolean(r(doc), '&&');
+      left = boolean(BOOLEANS.has(l) && BOOLEANS.has(r) ? (doc) => (l(doc) as boolean) && (r(doc) as boolean) : (doc) => asBoolean(l(doc), '&&') && asBoolean(r(doc), '&&'));
     }
     return left;
   }
@@ -162,10 +172,10 @@ class Parser {
       const l = left;
       if (this.accept('==')) {
         const r = this.relational();
-        left = (doc) => painlessEquals(l(doc), r(doc));
+        left = equalsEval(l, r, false);
       } else if (this.accept('!=')) {
         const r = this.relational();
-        left = (doc) => !painlessEquals(l(doc), r(doc));
+        left = equalsEval(l, r, true);
       } else return left;
     }
   }
@@ -181,36 +191,32 @@ class Parser {
         const type = this.next();
         const check = type.kind === 'ident' ? TYPE_CHECKS[type.text] : undefined;
         if (!check) throw this.unexpected(type, 'unsupported instanceof type');
-        left = (doc) => check(l(doc));
+        left = boolean((doc) => check(l(doc)));
         continue;
       }
       if (token.kind !== 'op' || !['<', '<=', '>', '>='].includes(token.text)) return left;
       this.index++;
       const r = this.unary();
       const op = token.text;
-      left = (doc) => compareNumbers(l(doc), r(doc), op);
+      left = boolean((doc) => compareNumbers(l(doc), r(doc), op));
     }
   }
 
   private unary(): Eval {
     if (this.accept('!')) {
       const operand = this.unary();
-      return (doc) => !asBoolean(operand(doc), '!');
+      return boolean(BOOLEANS.has(operand) ? (doc) => !(operand(doc) as boolean) : (doc) => !asBoolean(operand(doc), '!'));
     }
     return this.postfix(this.primary());
   }
 
   private primary(): Eval {
     const token = this.next();
-    if (token.kind === 'string' || token.kind === 'number') {
-      const value = token.value;
-      return () => value;
-    }
+    if (token.kind === 'string' || token.kind === 'number') return literal(token.value!);
     if (token.kind === 'op' && token.text === '-') {
       const number = this.next();
       if (number.kind !== 'number') throw this.unexpected(number);
-      const value = -(number.value as number);
-      return () => value;
+      return literal(-(number.value as number));
     }
     if (token.kind === 'op' && token.text === '(') {
       const inner = this.or();
@@ -220,26 +226,36 @@ class Parser {
     if (token.kind === 'ident') {
       switch (token.text) {
         case 'ctx':
-          return () => CTX;
+          return CTX_ROOT;
         case 'true':
-          return () => true;
+          return literal(true);
         case 'false':
-          return () => false;
+          return literal(false);
         case 'null':
-          return () => null;
+          return literal(null);
       }
     }
     throw this.unexpected(token);
   }
 
   private postfix(base: Eval): Eval {
+    // Reads with constant keys (`ctx.a?.b['c'][0]`) are gathered and compiled into one path walk
+    // (see fieldPath): one closure per chain instead of one per segment, and no per-run key evaluation.
     let current = base;
+    let keys: Array<string | number> = [];
+    let nullSafe: boolean[] = [];
+    const flush = (): Eval => {
+      if (keys.length > 0) current = fieldPath(current, keys, nullSafe);
+      keys = [];
+      nullSafe = [];
+      return current;
+    };
     for (;;) {
       const token = this.peek();
-      if (!token || token.kind !== 'op') return current;
+      if (!token || token.kind !== 'op') return flush();
       if (token.text === '.' || token.text === '?.') {
         this.index++;
-        const nullSafe = token.text === '?.';
+        const safe = token.text === '?.';
         const name = this.next();
         if (name.kind !== 'ident') throw this.unexpected(name);
         if (this.accept('(')) {
@@ -250,20 +266,29 @@ class Parser {
             while (this.accept(','));
             this.expect(')');
           }
-          current = methodCall(current, name.text, args, nullSafe);
+          current = methodCall(flush(), name.text, args, safe);
         } else {
-          current = memberAccess(current, () => name.text, nullSafe);
+          keys.push(name.text);
+          nullSafe.push(safe);
         }
         continue;
       }
       if (token.text === '[') {
         this.index++;
+        const literal = this.peek();
+        const close = this.tokens[this.index + 1];
+        if (literal && (literal.kind === 'string' || literal.kind === 'number') && close?.kind === 'op' && close.text === ']') {
+          this.index += 2;
+          keys.push(literal.value!);
+          nullSafe.push(false);
+          continue;
+        }
         const key = this.or();
         this.expect(']');
-        current = memberAccess(current, key, false);
+        current = memberAccess(flush(), key, false);
         continue;
       }
-      return current;
+      return flush();
     }
   }
 }
@@ -273,6 +298,103 @@ function readRoot(doc: IngestDocument, key: string): unknown {
   if (key === '_source') return doc.source;
   if (METADATA_FIELDS.has(key)) return doc.meta[key] ?? null;
   return Object.prototype.hasOwnProperty.call(doc.source, key) ? doc.source[key] : null;
+}
+
+/** One member access on a value that is not `ctx` (same rules and messages as memberAccess). */
+function readMember(target: unknown, k: unknown, nullSafe: boolean): unknown {
+  if (target === null || target === undefined) {
+    if (nullSafe) return null;
+    throw new ConditionRuntimeError(`cannot access field [${String(k)}] of a null value`);
+  }
+  if (typeof target === 'object' && !Array.isArray(target) && !(target instanceof Date)) {
+    const name = typeof k === 'string' ? k : String(k);
+    return Object.prototype.hasOwnProperty.call(target, name) ? (target as Record<string, unknown>)[name] ?? null : null;
+  }
+  if (Array.isArray(target)) {
+    if (typeof k !== 'number' || !Number.isInteger(k)) throw new ConditionRuntimeError(`cannot index a list with [${String(k)}]`);
+    if (k < 0 || k >= target.length) throw new ConditionRuntimeError(`index [${k}] out of bounds for length [${target.length}]`);
+    return target[k];
+  }
+  throw new ConditionRuntimeError(`cannot access field [${String(k)}] of type [${javaTypeName(target)}]`);
+}
+
+/** `ctx.<root>.<rest...>` with constant keys, walked by one plain function (a direct, inlinable call). */
+interface CtxPath {
+  /** 0: a source field, 1: `_ingest`, 2: `_source`, 3: a metadata field. */
+  readonly kind: 0 | 1 | 2 | 3;
+  readonly root: string;
+  readonly rest: ReadonlyArray<string | number>;
+  readonly nullSafe: readonly boolean[];
+  /** The last value read, valid while the document's epoch is `epoch` (conditions never write). */
+  epoch: number;
+  value: unknown;
+}
+
+/** Ctx paths by the Eval that reads them, so `path == 'literal'` can fuse into one closure. */
+const CTX_PATHS = new WeakMap<Eval, CtxPath>();
+/**
+ * One CtxPath per distinct path text, shared by every condition: pipelines test the same fields in
+ * long runs of processors (`ctx.event?.module == ...`), and while those are skipped the document does
+ * not change, so each field is walked once per epoch. Bounded by the conditions ever compiled.
+ */
+const SHARED_PATHS = new Map<string, CtxPath>();
+
+function readCtxPath(doc: IngestDocument, path: CtxPath): unknown {
+  if (path.epoch === doc.epoch) return path.value;
+  let target: unknown;
+  switch (path.kind) {
+    case 0: {
+      const source = doc.source;
+      target = Object.prototype.hasOwnProperty.call(source, path.root) ? source[path.root] : null;
+      break;
+    }
+    case 1:
+      target = doc.ingest;
+      break;
+    case 2:
+      target = doc.source;
+      break;
+    default:
+      target = doc.meta[path.root] ?? null;
+  }
+  const { rest, nullSafe } = path;
+  for (let i = 0; i < rest.length; i++) target = readMember(target, rest[i], nullSafe[i]!);
+  path.value = target;
+  path.epoch = doc.epoch;
+  return target;
+}
+
+/** A chain of constant-key member accesses on `base`, walked in one closure. */
+function fieldPath(base: Eval, keys: ReadonlyArray<string | number>, nullSafe: readonly boolean[]): Eval {
+  if (base === CTX_ROOT) {
+    const root = String(keys[0]);
+    const text = keys.map((k, i) => `${nullSafe[i] ? '?' : ''}[${typeof k}:${String(k)}]`).join('');
+    let path = SHARED_PATHS.get(text);
+    if (path === undefined) {
+      path = {
+        kind: root === '_ingest' ? 1 : root === '_source' ? 2 : METADATA_FIELDS.has(root) ? 3 : 0,
+        root,
+        rest: keys.slice(1),
+        nullSafe: nullSafe.slice(1),
+        epoch: 0,
+        value: undefined,
+      };
+      SHARED_PATHS.set(text, path);
+    }
+    const shared = path;
+    const read: Eval = (doc) => readCtxPath(doc, shared);
+    CTX_PATHS.set(read, shared);
+    return read;
+  }
+  const n = keys.length;
+  return (doc) => {
+    let target = base(doc);
+    for (let i = 0; i < n; i++) {
+      const k = keys[i]!;
+      target = target === CTX ? readRoot(doc, String(k)) : readMember(target, k, nullSafe[i]!);
+    }
+    return target;
+  };
 }
 
 function memberAccess(base: Eval, key: Eval, nullSafe: boolean): Eval {
@@ -298,6 +420,7 @@ function memberAccess(base: Eval, key: Eval, nullSafe: boolean): Eval {
 }
 
 function methodCall(base: Eval, name: string, args: Eval[], nullSafe: boolean): Eval {
+  const argCount = args.length;
   return (doc) => {
     let target = base(doc);
     if (target === CTX) target = ctxAsMap(doc);
@@ -305,19 +428,20 @@ function methodCall(base: Eval, name: string, args: Eval[], nullSafe: boolean): 
       if (nullSafe) return null;
       throw new ConditionRuntimeError(`cannot call [${name}()] on a null value`);
     }
-    const values = args.map((arg) => arg(doc));
-    const arg = values[0];
-    const fail = (): never => {
-      throw new ConditionRuntimeError(`method [${name}/${values.length}] not found for type [${javaTypeName(target)}]`);
-    };
+    // Every argument is evaluated (in order) even when unused, as before; no per-call arrays or closures.
+    let arg: unknown;
+    for (let i = 0; i < argCount; i++) {
+      const value = args[i]!(doc);
+      if (i === 0) arg = value;
+    }
     if (typeof target === 'string') {
       switch (name) {
         case 'contains':
-          return typeof arg === 'string' ? target.includes(arg) : fail();
+          return typeof arg === 'string' ? target.includes(arg) : methodNotFound(name, argCount, target);
         case 'startsWith':
-          return typeof arg === 'string' ? target.startsWith(arg) : fail();
+          return typeof arg === 'string' ? target.startsWith(arg) : methodNotFound(name, argCount, target);
         case 'endsWith':
-          return typeof arg === 'string' ? target.endsWith(arg) : fail();
+          return typeof arg === 'string' ? target.endsWith(arg) : methodNotFound(name, argCount, target);
         case 'equalsIgnoreCase':
           return typeof arg === 'string' && target.toLowerCase() === arg.toLowerCase();
         case 'toLowerCase':
@@ -331,7 +455,7 @@ function methodCall(base: Eval, name: string, args: Eval[], nullSafe: boolean): 
         case 'length':
           return target.length;
       }
-      return fail();
+      return methodNotFound(name, argCount, target);
     }
     if (Array.isArray(target)) {
       switch (name) {
@@ -342,9 +466,9 @@ function methodCall(base: Eval, name: string, args: Eval[], nullSafe: boolean): 
         case 'size':
           return target.length;
         case 'get':
-          return typeof arg === 'number' && arg >= 0 && arg < target.length ? target[arg] : fail();
+          return typeof arg === 'number' && arg >= 0 && arg < target.length ? target[arg] : methodNotFound(name, argCount, target);
       }
-      return fail();
+      return methodNotFound(name, argCount, target);
     }
     if (isObject(target)) {
       switch (name) {
@@ -357,10 +481,14 @@ function methodCall(base: Eval, name: string, args: Eval[], nullSafe: boolean): 
         case 'get':
           return Object.prototype.hasOwnProperty.call(target, String(arg)) ? target[String(arg)] ?? null : null;
       }
-      return fail();
+      return methodNotFound(name, argCount, target);
     }
-    return fail();
+    return methodNotFound(name, argCount, target);
   };
+}
+
+function methodNotFound(name: string, argCount: number, target: unknown): never {
+  throw new ConditionRuntimeError(`method [${name}/${argCount}] not found for type [${javaTypeName(target)}]`);
 }
 
 /** Only built for the rare `ctx.containsKey(...)`/`ctx.size()` call, never on plain field reads. */
@@ -380,6 +508,50 @@ function painlessEquals(a: unknown, b: unknown): boolean {
   return deepEqual(a, b);
 }
 
+/**
+ * `l == r` / `l != r`. Against a scalar literal, painlessEquals reduces to `===` (with a missing
+ * value read as null), so that common case skips deepEqual. The literal side is still evaluated
+ * in source order, which for a constant has no effect.
+ */
+function equalsEval(l: Eval, r: Eval, negate: boolean): Eval {
+  const constant = LITERALS.has(r) ? r : LITERALS.has(l) ? l : undefined;
+  if (constant !== undefined) {
+    const value = LITERALS.get(constant);
+    const other = constant === r ? l : r;
+    const path = CTX_PATHS.get(other);
+    if (path) {
+      return boolean(
+        negate
+          ? (doc) => {
+              const v = readCtxPath(doc, path);
+              return (v === undefined ? null : v) !== value;
+            }
+          : (doc) => {
+              const v = readCtxPath(doc, path);
+              return (v === undefined ? null : v) === value;
+            },
+      );
+    }
+    return boolean(negate
+      ? (doc) => {
+          const v = other(doc);
+          return (v === undefined ? null : v) !== value;
+        }
+      : (doc) => {
+          const v = other(doc);
+          return (v === undefined ? null : v) === value;
+        });
+  }
+  return boolean(negate ? (doc) => !painlessEquals(l(doc), r(doc)) : (doc) => painlessEquals(l(doc), r(doc)));
+}
+
+/** Evals that always yield a boolean: their callers need no type check. */
+const BOOLEANS = new WeakSet<Eval>();
+function boolean(e: Eval): Eval {
+  BOOLEANS.add(e);
+  return e;
+}
+
 function compareNumbers(a: unknown, b: unknown, op: string): boolean {
   if (typeof a !== 'number' || typeof b !== 'number') {
     throw new ConditionRuntimeError(`cannot apply [${op}] operation to types [${javaTypeName(a)}] and [${javaTypeName(b)}]`);
@@ -396,11 +568,29 @@ function compareNumbers(a: unknown, b: unknown, op: string): boolean {
   }
 }
 
+/** Results of whole conditions by source text, valid for one document epoch (see CtxPath). */
+const SHARED_RESULTS = new Map<string, { epoch: number; value: boolean }>();
+
 export function compileCondition(source: string): Condition {
-  const evaluate = new Parser(tokenize(source), source).parse();
+  const tokens = tokenize(source);
+  const evaluate = new Parser(tokens, source).parse();
+  const check: Condition = BOOLEANS.has(evaluate)
+    ? (evaluate as Condition)
+    : (doc) => {
+        const result = evaluate(doc);
+        if (typeof result !== 'boolean') throw new ConditionRuntimeError(`condition [${source}] must return a boolean, got [${javaTypeName(result)}]`);
+        return result;
+      };
+  // The same condition often guards several processors in a row; evaluate it once while they are skipped.
+  const key = tokens.map((t) => t.text).join(' ');
+  let memo = SHARED_RESULTS.get(key);
+  if (memo === undefined) SHARED_RESULTS.set(key, (memo = { epoch: 0, value: false }));
+  const slot = memo;
   return (doc) => {
-    const result = evaluate(doc);
-    if (typeof result !== 'boolean') throw new ConditionRuntimeError(`condition [${source}] must return a boolean, got [${javaTypeName(result)}]`);
-    return result;
+    if (slot.epoch === doc.epoch) return slot.value;
+    const value = check(doc);
+    slot.value = value;
+    slot.epoch = doc.epoch;
+    return value;
   };
 }

@@ -97,7 +97,8 @@ export interface ParsedDate {
   epochMs: number;
 }
 
-export type DateParser = (text: string, zone: Zone, now: Date) => ParsedDate | undefined;
+/** `now` is only called by formats without a year (it allocates a Date, and most formats never need it). */
+export type DateParser = (text: string, zone: Zone, now: () => Date) => ParsedDate | undefined;
 
 const MONTHS = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
 const DAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'];
@@ -296,7 +297,7 @@ function compileJavaPattern(pattern: string): DateParser {
       // Syslog-style timestamps carry no year. ES takes the current year; we also step back one
       // year when that would put the event more than a day in the future (a December event
       // read in early January), as Logstash and Filebeat do.
-      const nowMs = now.getTime();
+      const nowMs = now().getTime();
       const currentYear = new Date(nowMs + offsetMinutes(effectiveZone, nowMs) * 60000).getUTCFullYear();
       let epoch = build(currentYear);
       if (epoch !== undefined && epoch > nowMs + 86_400_000) epoch = build(currentYear - 1);
@@ -363,8 +364,29 @@ export function compileDateFormat(format: string): DateParser {
 
 const pad = (n: number, width: number) => String(Math.abs(n)).padStart(width, '0');
 
+const TWO_DIGITS = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
+
 /** Formats an instant in `zone` with a Java pattern (default: ES's `yyyy-MM-dd'T'HH:mm:ss.SSSXXX`). */
 export function compileDateFormatter(pattern: string): (epochMs: number, zone: Zone) => string {
+  const general = compileGeneralFormatter(pattern);
+  if (pattern !== DEFAULT_OUTPUT_FORMAT) return general;
+  // Nearly every date processor writes the default format: build it directly (same output as the
+  // general formatter, which remains the path for years outside 0..9999).
+  return (epochMs, zone) => {
+    const offset = offsetMinutes(zone, epochMs);
+    const local = new Date(epochMs + offset * 60000);
+    const year = local.getUTCFullYear();
+    if (!(year >= 0 && year <= 9999)) return general(epochMs, zone);
+    const ms = local.getUTCMilliseconds();
+    let out = `${year < 1000 ? String(year).padStart(4, '0') : year}-${TWO_DIGITS[local.getUTCMonth() + 1]}-${TWO_DIGITS[local.getUTCDate()]}T${TWO_DIGITS[local.getUTCHours()]}:${TWO_DIGITS[local.getUTCMinutes()]}:${TWO_DIGITS[local.getUTCSeconds()]}.${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}`;
+    if (offset === 0) return out + 'Z';
+    const abs = Math.abs(offset);
+    out += `${offset < 0 ? '-' : '+'}${pad(Math.floor(abs / 60), 2)}:${TWO_DIGITS[abs % 60]}`;
+    return out;
+  };
+}
+
+function compileGeneralFormatter(pattern: string): (epochMs: number, zone: Zone) => string {
   const tokens = tokenizeJavaPattern(pattern);
   for (const token of tokens) if ('letters' in token && !/^(y+|u+|M+|d+|H+|h+|m+|s+|S+|a|E+|X+|x+|Z+)$/.test(token.letters)) throw new DefinitionError(`unsupported pattern letter [${token.letters}] in output_format [${pattern}]`);
   return (epochMs, zone) => {

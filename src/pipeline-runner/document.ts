@@ -21,8 +21,17 @@ export class ProcessorError extends Error {
 /** Keys that address the document's metadata rather than its source. */
 export const METADATA_FIELDS = new Set(['_index', '_id', '_routing', '_version', '_version_type', '_if_seq_no', '_if_primary_term', '_dynamic_templates']);
 
+/** Source of IngestDocument.epoch values: increases on every change, never repeats across documents. */
+let epochCounter = 0;
+
 export class IngestDocument {
   dropped = false;
+  /**
+   * Changes whenever the document may have changed (a processor body ran, the runtime set `_ingest`
+   * keys); unique across documents. Conditions cache field reads per epoch: a run of processors whose
+   * conditions are false leaves the document untouched, so they share those reads.
+   */
+  epoch = ++epochCounter;
   /** Names of the pipelines being executed, innermost last (cycle detection, on_failure_pipeline). */
   readonly pipelineStack: string[] = [];
   constructor(
@@ -30,6 +39,11 @@ export class IngestDocument {
     public readonly meta: JsonObject,
     public readonly ingest: JsonObject,
   ) {}
+
+  /** Marks the document as (possibly) changed; see `epoch`. */
+  touch(): void {
+    this.epoch = ++epochCounter;
+  }
 }
 
 const enum Root {
@@ -89,9 +103,18 @@ export class FieldPath {
   /** Sets the value, creating intermediate objects; fails when a parent is not an object or array. */
   set(doc: IngestDocument, value: unknown): void {
     let current: unknown = this.container(doc);
-    const last = this.segments.length - 1;
+    const segments = this.segments;
+    const last = segments.length - 1;
     for (let i = 0; i < last; i++) {
-      const segment = this.segments[i]!;
+      const segment = segments[i]!;
+      // Fast path: a plain object that already has the next object (the common case by far).
+      if (typeof current === 'object' && current !== null && !Array.isArray(current) && !(current instanceof Date)) {
+        const next = (current as JsonObject)[segment];
+        if (typeof next === 'object' && next !== null) {
+          current = next;
+          continue;
+        }
+      }
       if (Array.isArray(current)) {
         current = current[arrayIndex(current, segment, this.path)];
         continue;
@@ -146,13 +169,31 @@ export class FieldPath {
   }
 }
 
+const fieldPathCache = new Map<string, FieldPath>();
+
+/**
+ * The FieldPath for a name known only at run time (templated field names, dissect and kv keys):
+ * FieldPaths are immutable, so a small bounded cache saves re-splitting the same names per document.
+ * An invalid name still throws, every time.
+ */
+export function fieldPathOf(name: string): FieldPath {
+  let path = fieldPathCache.get(name);
+  if (path === undefined) {
+    path = new FieldPath(name);
+    if (fieldPathCache.size >= 2000) fieldPathCache.clear();
+    fieldPathCache.set(name, path);
+  }
+  return path;
+}
+
 function child(container: unknown, segment: string): unknown {
+  if (typeof container !== 'object' || container === null) return undefined;
   if (Array.isArray(container)) {
     const index = Number(segment);
     return Number.isInteger(index) && index >= 0 ? container[index] : undefined;
   }
-  if (isObject(container)) return Object.prototype.hasOwnProperty.call(container, segment) ? container[segment] : undefined;
-  return undefined;
+  // No isObject() here: a Date has no own keys, so it reads as absent just the same.
+  return Object.prototype.hasOwnProperty.call(container, segment) ? (container as JsonObject)[segment] : undefined;
 }
 
 function arrayIndex(list: unknown[], segment: string, path: string): number {
@@ -183,10 +224,15 @@ export function javaTypeName(value: unknown): string {
 /** Deep copy of JSON-like data; much faster than structuredClone for small documents. */
 export function cloneJson<T>(value: T): T {
   if (typeof value !== 'object' || value === null) return value;
-  if (Array.isArray(value)) return value.map(cloneJson) as T;
+  if (Array.isArray(value)) {
+    const out: unknown[] = new Array(value.length);
+    for (let i = 0; i < value.length; i++) out[i] = cloneJson(value[i]);
+    return out as T;
+  }
   if (value instanceof Date) return new Date(value.getTime()) as T;
   const copy: JsonObject = {};
-  for (const key of Object.keys(value)) copy[key] = cloneJson((value as JsonObject)[key]);
+  // for-in + own check visits exactly Object.keys(value), in the same order, without the keys array.
+  for (const key in value) if (Object.prototype.hasOwnProperty.call(value, key)) copy[key] = cloneJson((value as JsonObject)[key]);
   return copy as T;
 }
 

@@ -57,7 +57,18 @@ function packageDir(): string {
 export function createGeoIpLookup(directory?: string): GeoIpLookup {
   let v4: maxmind.Reader<Record<string, unknown>> | undefined;
   let v6: maxmind.Reader<Record<string, unknown>> | undefined;
-  const open = (file: string) => new maxmind.Reader<Record<string, unknown>>(readFileSync(join(directory ?? packageDir(), file)));
+  // A database that cannot be opened fails every lookup with the same error, without re-reading the
+  // ~45 MB file for each document.
+  const failures = new Map<string, unknown>();
+  const open = (file: string): maxmind.Reader<Record<string, unknown>> => {
+    if (failures.has(file)) throw failures.get(file);
+    try {
+      return new maxmind.Reader<Record<string, unknown>>(readFileSync(join(directory ?? packageDir(), file)));
+    } catch (err) {
+      failures.set(file, err);
+      throw err;
+    }
+  };
   const cache = new Map<string, GeoIpRecord | undefined>();
   return {
     lookup(ip) {

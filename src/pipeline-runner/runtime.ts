@@ -25,8 +25,12 @@ function asProcessorError(err: unknown, processor: CompiledProcessor): Processor
 export function executeProcessor(processor: CompiledProcessor, doc: IngestDocument): void {
   try {
     if (processor.condition && !processor.condition(doc)) return;
+    // The body may change the document at any point, including in nested processors and on failure.
+    doc.touch();
     processor.body(doc);
+    doc.touch();
   } catch (err) {
+    doc.touch();
     if (processor.ignoreFailure) return;
     const failure = asProcessorError(err, processor);
     if (!processor.onFailure) throw failure;
@@ -40,6 +44,7 @@ function runOnFailure(processors: readonly CompiledProcessor[], doc: IngestDocum
   doc.ingest.on_failure_processor_type = failure.processorType ?? null;
   doc.ingest.on_failure_processor_tag = failure.processorTag ?? null;
   if (pipeline !== undefined || doc.pipelineStack.length > 0) doc.ingest.on_failure_pipeline = pipeline ?? doc.pipelineStack[doc.pipelineStack.length - 1];
+  doc.touch();
   try {
     for (const processor of processors) {
       executeProcessor(processor, doc);
@@ -50,6 +55,7 @@ function runOnFailure(processors: readonly CompiledProcessor[], doc: IngestDocum
       if (saved[i] === undefined) delete doc.ingest[key];
       else doc.ingest[key] = saved[i];
     });
+    doc.touch();
   }
 }
 

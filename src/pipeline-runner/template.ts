@@ -5,7 +5,7 @@
  * (quotes, backslashes, control characters) and `{{{x}}}` inserts it raw. Sections, partials
  * and lambdas are rejected at compile time rather than silently rendered wrong.
  */
-import { FieldPath, IngestDocument, cloneJson, isObject, javaToString } from './document.ts';
+import { FieldPath, IngestDocument, cloneJson, fieldPathOf, isObject, javaToString } from './document.ts';
 
 export type Template = (doc: IngestDocument) => string;
 
@@ -33,6 +33,17 @@ export function compileTemplate(text: string): Template {
   }
   if (last < text.length) parts.push(text.slice(last));
   if (parts.some((p) => typeof p === 'string' && p.includes('{{'))) throw new TemplateSyntaxError(`unbalanced mustache tag in [${text}]`);
+  // The pipelines are full of `"{{{a.b}}}"`: one field, nothing around it. Render that without the loop.
+  const only = parts.length === 1 ? parts[0] : undefined;
+  if (only !== undefined && typeof only !== 'string') {
+    const { path, raw } = only;
+    return (doc) => {
+      const value = path.get(doc);
+      if (value === undefined || value === null) return '';
+      const text = typeof value === 'string' ? value : javaToString(value);
+      return raw ? text : jsonEscape(text);
+    };
+  }
   return (doc) => {
     let out = '';
     for (const part of parts) {
@@ -98,5 +109,5 @@ export function compileFieldRef(name: string): FieldRef {
     return () => path;
   }
   const template = compileTemplate(name);
-  return (doc) => new FieldPath(template(doc));
+  return (doc) => fieldPathOf(template(doc));
 }

@@ -1,5 +1,5 @@
 /** Processors that add derived data: geoip, user_agent, community_id, network_direction, fingerprint. */
-import { createHash } from 'node:crypto';
+import crypto, { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { UAParser } from 'ua-parser-js';
 import { FieldPath, ProcessorError, isObject, javaTypeName, type JsonObject } from '../document.ts';
@@ -98,8 +98,23 @@ export const user_agent: ProcessorFactory<'user_agent'> = (o) => {
   };
 };
 
-/** IPv4/IPv6 text → bytes (4 or 16), undefined when not an address. */
+const ipBytesCache = new Map<string, Uint8Array | undefined>();
+
+/**
+ * IPv4/IPv6 text → bytes (4 or 16), undefined when not an address. Flows repeat their endpoints, so
+ * results are kept in a small bounded cache; callers must not modify the returned bytes.
+ */
 export function ipBytes(ip: string): Uint8Array | undefined {
+  let bytes = ipBytesCache.get(ip);
+  if (bytes === undefined && !ipBytesCache.has(ip)) {
+    bytes = parseIpBytes(ip);
+    if (ipBytesCache.size >= 4096) ipBytesCache.clear();
+    ipBytesCache.set(ip, bytes);
+  }
+  return bytes;
+}
+
+function parseIpBytes(ip: string): Uint8Array | undefined {
   const version = isIP(ip);
   if (version === 4) return Uint8Array.from(ip.split('.').map(Number));
   if (version !== 6) return undefined;
@@ -125,6 +140,12 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
   return a.length - b.length;
 }
+
+/** SHA-1 as base64; crypto.hash (one-shot, Node ≥ 20.12) when present, else a Hash object. */
+const sha1Base64: (data: Buffer) => string =
+  typeof (crypto as { hash?: unknown }).hash === 'function'
+    ? (data) => (crypto as unknown as { hash(algorithm: string, data: Buffer, encoding: 'base64'): string }).hash('sha1', data, 'base64')
+    : (data) => createHash('sha1').update(data).digest('base64');
 
 const TRANSPORTS: Record<string, number> = { icmp: 1, igmp: 2, tcp: 6, udp: 17, gre: 47, 'ipv6-icmp': 58, icmpv6: 58, eigrp: 88, ospf: 89, pim: 103, vrrp: 112, sctp: 132 };
 // ICMP types that have a reply type; such flows hash the same in both directions.
@@ -173,9 +194,23 @@ export const community_id: ProcessorFactory<'community_id'> = (o) => {
       [saddr, daddr] = [daddr, saddr];
       [sport, dport] = [dport, sport];
     }
-    const hash = createHash('sha1').update(seed).update(saddr).update(daddr).update(Buffer.from([proto, 0]));
-    if (proto === 1 || proto === 58 || proto === 6 || proto === 17 || proto === 132) hash.update(Buffer.from([sport >> 8, sport & 0xff, dport >> 8, dport & 0xff]));
-    target.set(doc, `1:${hash.digest('base64')}`);
+    // One buffer and a one-shot hash: the streaming Hash object cost more than the hashing itself.
+    const withPorts = proto === 1 || proto === 58 || proto === 6 || proto === 17 || proto === 132;
+    const input = Buffer.allocUnsafe(2 + saddr.length + daddr.length + 2 + (withPorts ? 4 : 0));
+    let at = seed.copy(input, 0);
+    input.set(saddr, at);
+    at += saddr.length;
+    input.set(daddr, at);
+    at += daddr.length;
+    input[at++] = proto;
+    input[at++] = 0;
+    if (withPorts) {
+      input[at++] = sport >> 8;
+      input[at++] = sport & 0xff;
+      input[at++] = dport >> 8;
+      input[at++] = dport & 0xff;
+    }
+    target.set(doc, `1:${sha1Base64(input)}`);
     return undefined;
   };
 };

@@ -31,6 +31,7 @@ export const foreach: ProcessorFactory<'foreach'> = (o, ctx) => {
         const out: unknown[] = [];
         for (const element of value) {
           doc.ingest._value = element;
+          doc.touch(); // the inner condition may read _ingest._value
           executeProcessor(inner, doc);
           if (doc.dropped) return;
           out.push(doc.ingest._value);
@@ -41,6 +42,7 @@ export const foreach: ProcessorFactory<'foreach'> = (o, ctx) => {
         for (const key of Object.keys(value)) {
           doc.ingest._key = key;
           doc.ingest._value = value[key];
+          doc.touch();
           executeProcessor(inner, doc);
           if (doc.dropped) return;
           out[String(doc.ingest._key)] = doc.ingest._value;
@@ -54,6 +56,7 @@ export const foreach: ProcessorFactory<'foreach'> = (o, ctx) => {
       else doc.ingest._value = outerValue;
       if (outerKey === undefined) delete doc.ingest._key;
       else doc.ingest._key = outerKey;
+      doc.touch();
     }
   };
 };

@@ -4,7 +4,7 @@ import { FieldPath, ProcessorError, cloneJson, isObject, javaToString, javaTypeN
 import type { IngestDocument } from '../document.ts';
 import { javaRegex, javaReplacement, javaSplit } from '../java-regex.ts';
 import type { ProcessorBody, ProcessorFactory } from '../processor.ts';
-import { compileFieldRef, compileValue } from '../template.ts';
+import { compileFieldRef, compileValue, isTemplate } from '../template.ts';
 
 export function notPresent(path: string): ProcessorError {
   const leaf = path.split('.').pop();
@@ -63,6 +63,14 @@ export const set: ProcessorFactory<'set'> = (o) => {
   const field = compileFieldRef(o.field);
   const copyFrom = o.copy_from === undefined ? undefined : new FieldPath(o.copy_from);
   const value = o.value === undefined ? undefined : compileValue(o.value);
+  // `set` is most of every pipeline; its most common shape (fixed field, scalar value, override) is
+  // a single write.
+  const scalar = o.value === null || typeof o.value === 'string' || typeof o.value === 'number' || typeof o.value === 'boolean';
+  if (o.override && !copyFrom && scalar && !isTemplate(o.field) && !isTemplate(String(o.value)) && !(o.ignore_empty_value && (o.value === null || o.value === ''))) {
+    const path = new FieldPath(o.field);
+    const constant = o.value;
+    return (doc) => path.set(doc, constant);
+  }
   return (doc) => {
     const path = field(doc);
     if (!o.override) {

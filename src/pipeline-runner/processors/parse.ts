@@ -1,5 +1,5 @@
 /** Processors that parse a string field into structured fields. */
-import { FieldPath, ProcessorError, isObject, javaTypeName, type JsonObject } from '../document.ts';
+import { FieldPath, ProcessorError, fieldPathOf, isObject, javaTypeName, type JsonObject } from '../document.ts';
 import type { IngestDocument } from '../document.ts';
 import { DEFAULT_OUTPUT_FORMAT, UTC, compileDateFormat, compileDateFormatter, resolveZone, type Zone } from '../date.ts';
 import { compileGrok, convertCapture } from '../grok.ts';
@@ -28,6 +28,8 @@ export const grok: ProcessorFactory<'grok'> = (o) => {
   });
   // Field paths are built once per capture, not per document.
   const targets = compiled.map((c) => c.captures.map((capture) => ({ ...capture, path: new FieldPath(capture.field) })));
+  // Only patterns naming a field twice need first-match-wins bookkeeping per document.
+  const repeats = targets.map((list) => new Set(list.map((t) => t.field)).size !== list.length);
   return (doc) => {
     const value = readString(doc, field, o.ignore_missing, `field [${o.field}] is null, cannot process it.`);
     if (value === undefined) return;
@@ -35,12 +37,15 @@ export const grok: ProcessorFactory<'grok'> = (o) => {
       const match = compiled[i]!.regex.exec(value);
       if (!match) continue;
       const groups = match.groups ?? {};
-      const seen = new Set<string>();
+      const seen = repeats[i] ? new Set<string>() : undefined;
       for (const capture of targets[i]!) {
         const text = groups[capture.group];
         // A name captured more than once (alternation) keeps the first branch that matched.
-        if (text === undefined || seen.has(capture.field)) continue;
-        seen.add(capture.field);
+        if (text === undefined) continue;
+        if (seen) {
+          if (seen.has(capture.field)) continue;
+          seen.add(capture.field);
+        }
         let converted: unknown;
         try {
           converted = convertCapture(text, capture.type);
@@ -90,7 +95,9 @@ export const date: ProcessorFactory<'date'> = (o, ctx) => {
     const raw = field.require(doc);
     const value = raw === null ? 'null' : typeof raw === 'string' ? raw : String(raw);
     const zone = raw === null ? UTC : zoneOf(doc);
-    const now = ctx.now();
+    // One clock reading per document, taken only if a format needs it (as before: every format saw the same `now`).
+    let nowDate: Date | undefined;
+    const now = (): Date => (nowDate ??= ctx.now());
     for (const parse of parsers) {
       const parsed = parse(value, zone, now);
       if (parsed && Number.isFinite(parsed.epochMs)) {
@@ -193,7 +200,7 @@ export const dissect: ProcessorFactory<'dissect'> = (o) => {
       const v = refValues.get(name);
       if (v !== undefined) results.push([keyName, v]);
     }
-    for (const [name, v] of results) new FieldPath(name).set(doc, v);
+    for (const [name, v] of results) fieldPathOf(name).set(doc, v);
   };
 };
 
