@@ -61,8 +61,21 @@ export function setIocMatchParams(params: Readonly<Record<string, unknown>> | un
   currentParams = params;
 }
 
+const emptyChecked = new WeakMap<object, boolean>();
+
+function isEmptyParams(params: Readonly<Record<string, unknown>>): boolean {
+  let empty = emptyChecked.get(params);
+  if (empty === undefined) {
+    empty = Object.values(params).every((v) => !v || typeof v !== 'object' || Object.keys(v).length === 0);
+    emptyChecked.set(params, empty);
+  }
+  return empty;
+}
+
 export function matchIndicators(ctx: Record<string, unknown>, pipelineParams: Readonly<Record<string, unknown>>): void {
   const params = currentParams ?? pipelineParams;
+  // The pipeline runs on every event of every source: with no indicators loaded there is nothing to walk.
+  if (isEmptyParams(params)) return;
   const cidr = params.cidr as Record<string, Record<string, Indicator>> | undefined;
   for (const [path, kind] of FIELDS) {
     const set = params[kind] as Record<string, Indicator> | undefined;
