@@ -17,6 +17,8 @@ export interface DesiredAsset {
   hook?: boolean;
   /** Why this cluster cannot take it (it is then skipped, and Nyx's fallback covers it). */
   skip?: string;
+  /** Paths another part of Nyx manages at run time (e.g. generated indicator params): never drift. */
+  runtimePaths?: RegExp[];
   source?: Source;
 }
 
@@ -77,6 +79,8 @@ export function buildDesiredAssets(catalog: AssetCatalog, config: NyxConfig, cap
     name: IOC_PIPELINE,
     version: catalog.iocEnrichment.version,
     body: { ...catalog.iocEnrichment.pipeline },
+    // The threat-intel sync regenerates the indicator set in the script's params.
+    runtimePaths: [/^processors\[\d+\]\.script\.params(\.|$)/],
     ...(iocInCluster ? {} : { skip: `runs in Nyx: the cluster lacks ${iocMissing.length ? `processors ${iocMissing.join(', ')}` : 'Painless'}` }),
   });
   const pipelineInCluster = new Map<Source, boolean>();

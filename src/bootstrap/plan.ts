@@ -63,9 +63,10 @@ function short(v: string): string {
 }
 
 /** The differences between what the cluster has and what Nyx wants, as readable lines. */
-export function diffBodies(actual: Record<string, unknown>, desired: Record<string, unknown>): string[] {
-  const a = canonical(flatten(actual));
-  const d = canonical(flatten(desired));
+export function diffBodies(actual: Record<string, unknown>, desired: Record<string, unknown>, runtimePaths: RegExp[] = []): string[] {
+  const keep = (m: Map<string, string>) => new Map([...m].filter(([k]) => !runtimePaths.some((r) => r.test(k))));
+  const a = keep(canonical(flatten(actual)));
+  const d = keep(canonical(flatten(desired)));
   const lines: string[] = [];
   for (const [path, want] of d) {
     const have = a.get(path);
@@ -79,9 +80,7 @@ export function diffBodies(actual: Record<string, unknown>, desired: Record<stri
     if (SERVER_DEFAULTS[path] === have) continue;
     // A `{}`/`[]` placeholder on one side is matched by children on the other.
     if (hasChildren(d, path)) continue;
-    if ([...d].some(([k, v]) => (v === '{}' || v === '[]') && path.startsWith(`${k}.`))) {
-      if (SERVER_DEFAULTS[path] === undefined || SERVER_DEFAULTS[path] === have) continue;
-    }
+
     lines.push(`- ${path}: ${short(have)}`);
   }
   return lines;
@@ -124,7 +123,7 @@ export async function planAssets(client: Client, desired: DesiredAsset[], target
       entries.push({ ...withFrom, action: 'update', reason: 'exists but is not managed by Nyx: bootstrap takes it over', diff: diffBodies(current.body, asset.body) });
       continue;
     }
-    const diff = diffBodies(current.body, asset.body);
+    const diff = diffBodies(current.body, asset.body, asset.runtimePaths);
     const installedHash = current.meta?.hash;
     if (installedHash !== bodyHash(asset.body) || from !== asset.version) {
       entries.push({ ...withFrom, action: 'update', diff, ...(from !== undefined && from !== asset.version ? { reason: `version ${from} → ${asset.version}` } : {}) });
