@@ -245,6 +245,8 @@ export async function startLocalNode(options: LocalNodeOptions): Promise<LocalNo
     '-Expack.security.enabled=false',
     '-Ecluster.routing.allocation.disk.threshold_enabled=false',
     '-Eaction.destructive_requires_name=false',
+    // One namespace per test (and per tenant on a small site) means many small data streams on one node.
+    '-Ecluster.max_shards_per_node=20000',
   ];
   progress(`starting Elasticsearch ${options.version} on ${url} (JDK ${jdk.major})…`);
   const child = spawn(join(dist, 'bin', 'elasticsearch'), args, {

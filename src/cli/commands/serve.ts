@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { startIngestApi } from '../../ingest/api/server.ts';
 import { NyxError } from '../../errors.ts';
 import { commandElastic, progress } from '../context.ts';
+import { ingestPathServices, type RunningService } from '../../services/index.ts';
 
 export function registerServeCommand(program: Command): void {
   program
@@ -13,6 +14,13 @@ export function registerServeCommand(program: Command): void {
       const { loaded, ctx } = await commandElastic(cmd);
       const port = opts.port === undefined ? undefined : Number(opts.port);
       if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new NyxError(`--port ${opts.port}: expected 0-65535`);
+      // Stream detection, indicator enrichment and inventory hook into the ingest path before it opens.
+      const plugins: RunningService[] = [];
+      for (const service of ingestPathServices) {
+        const started = await service.start(ctx, loaded);
+        plugins.push(started);
+        progress(started.describe);
+      }
       const running = await startIngestApi(ctx, loaded, { ...(opts.host ? { host: opts.host } : {}), ...(port !== undefined ? { port } : {}) });
       progress(`Elasticsearch: ${ctx.target}`);
       // The URL is the last line on stdout, so scripts (and tests) can read where it listens.
@@ -23,6 +31,7 @@ export function registerServeCommand(program: Command): void {
       });
       progress('stopping…');
       await running.stop();
+      for (const plugin of plugins.reverse()) await plugin.stop();
       await ctx.client.close();
     });
 }

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { RuleWatcher, watchStatus, type RuleRunReport } from '../../detection/watch/index.ts';
-import { loadDetectionSetup, streamDetectionService } from '../../detection/stream/index.ts';
-import type { RunningService } from '../../services/index.ts';
+import { loadDetectionSetup } from '../../detection/stream/index.ts';
 import { commandElastic, progress } from '../context.ts';
 
 function ago(seconds: number | null): string {
@@ -91,18 +90,4 @@ export function registerWatchCommands(program: Command): void {
         await ctx.client.close();
       }
     });
-
-  // The stream path rides on `nyx serve`: start it before the ingest API takes its first event.
-  let stream: RunningService | undefined;
-  program.hook('preAction', async (_root, action) => {
-    if (action.name() !== 'serve' || action.parent !== program) return;
-    const { loaded, ctx } = await commandElastic(action);
-    stream = await streamDetectionService.start(ctx, loaded);
-    progress(stream.describe);
-    const close = stream.stop;
-    stream = { describe: stream.describe, stop: async () => (await close(), await ctx.client.close()) };
-  });
-  program.hook('postAction', async (_root, action) => {
-    if (action.name() === 'serve' && stream) await stream.stop();
-  });
 }
