@@ -14,6 +14,7 @@ export const EVENT_CATEGORIES = [
   'file_activity',
   'network',
   'detection',
+  'software',
   'windows_event',
   'syslog',
   'cowrie',
@@ -65,6 +66,10 @@ const categorySchemas = {
   file_activity: { action: z.enum(['download', 'execute']), path: text, sha256: sha256.optional(), url: text.optional() },
   network: { dst_ip: shortText.optional(), dst_port: port.optional(), domain: shortText.optional(), transport: shortText.optional() },
   detection: { name: shortText.optional(), rule: shortText.optional() },
+  /** One installed package from the agent's dpkg/rpm inventory (ECS package.*). */
+  software: {
+    package: z.looseObject({ name: shortText, version: shortText, architecture: shortText.optional(), type: shortText.optional() }),
+  },
   windows_event: { raw: z.looseObject({ Event: z.record(z.string(), z.unknown()) }) },
   syslog: { raw: text.optional() },
   cowrie: { raw: rawRecord },

@@ -203,11 +203,29 @@ test('endpoint: malformed Windows records are kept with error.message', () => {
   expectFields(doc, { 'event.original': line.message, message: undefined, 'event.action': 'logon-failed', 'user.name': 'Administrator', 'log.file.path': 'C:\\evtx\\security.jsonl', error: undefined }, 'json line');
 });
 
-test('endpoint asset: version 1, on_failure marks and keeps the document, no script/drop', () => {
+test('endpoint asset: a version, on_failure marks and keeps the document, no script/drop', () => {
   assert.equal(asset.source, 'endpoint');
-  assert.equal(asset.version, 1);
+  assert.ok(asset.version >= 2, 'bumped when the software category was added');
   const onFailure = JSON.stringify(asset.pipeline.on_failure);
   assert.match(onFailure, /pipeline_error/);
   assert.match(onFailure, /_ingest\.on_failure_processor_type/);
   assert.doesNotMatch(JSON.stringify(asset.pipeline), /"drop"|"script"/);
+});
+
+test('software: a package from the agent inventory becomes ECS package.* with event.category package', () => {
+  const compiled = compilePipeline(asset.pipeline, { timezone: 'UTC' });
+  const { doc, error } = compiled.run({
+    ts: '2026-11-21T06:00:00Z',
+    category: 'software',
+    host: 'web-1',
+    package: { name: 'openssl', version: '3.0.11-1~deb12u2', architecture: 'amd64', type: 'deb' },
+    raw: 'openssl\t3.0.11-1~deb12u2\tamd64',
+  });
+  assert.equal(error, undefined);
+  const d = doc as Record<string, any>;
+  assert.deepEqual(d.event.category, ['package']);
+  assert.deepEqual(d.event.type, ['info']);
+  assert.equal(d.event.action, 'software-installed');
+  assert.deepEqual(d.package, { name: 'openssl', version: '3.0.11-1~deb12u2', architecture: 'amd64', type: 'deb' });
+  assert.equal(d.host.name, 'web-1');
 });
