@@ -164,7 +164,7 @@ export function buildAlert(input: AlertInput, policy: AlertPolicy): AlertDocumen
 
 /** The id an alert document is stored under. */
 export function idOfAlert(alert: AlertDocument): string {
-  return alertId(alert.rule.id, alert.nyx.alert.entity, alert.nyx.alert.bucket_start);
+  return alertId(alert.rule.id, alert.nyx.alert.entity, alert.nyx.alert.bucket_start, alert.nyx.alert.namespace);
 }
 
 function exprFields(expr: DetectionExpr, out: Set<string>): Set<string> {

@@ -53,9 +53,12 @@ export function alertIndex(namespace: string): string {
   return `nyx-alerts-${namespace}`;
 }
 
-/** Deterministic alert id: rule + entity + the start of the time bucket the alert falls in. */
-export function alertId(ruleId: string, entity: string, bucketStartIso: string): string {
-  return createHash('sha256').update(`${ruleId}\u0000${entity}\u0000${bucketStartIso}`).digest('hex').slice(0, 32);
+/**
+ * Deterministic alert id: tenant + rule + entity + the start of the time bucket the alert falls in.
+ * The tenant is part of it so two organisations never share an id (it is also TheHive's sourceRef).
+ */
+export function alertId(ruleId: string, entity: string, bucketStartIso: string, namespace: string): string {
+  return createHash('sha256').update(`${namespace}\u0000${ruleId}\u0000${entity}\u0000${bucketStartIso}`).digest('hex').slice(0, 32);
 }
 
 /** The start of the bucket `at` falls in, for a window of `windowMs`. */

@@ -67,7 +67,7 @@ before(async () => {
   ];
   const w = await writeAlerts(ctx.client, alerts, { refresh: 'wait_for' });
   assert.equal(w.created, alerts.length, JSON.stringify(w.failures));
-  assert.equal(alertId(alerts[0]!.rule.id, 'srv-a', alerts[0]!.nyx.alert.bucket_start).length, 32);
+  assert.equal(alertId(alerts[0]!.rule.id, 'srv-a', alerts[0]!.nyx.alert.bucket_start, ns).length, 32);
 });
 
 describe('nyx hunt over logs-* data streams', () => {
