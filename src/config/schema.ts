@@ -1,4 +1,11 @@
 import { z } from 'zod';
+// `response:` (nyx respond: playbooks, guardrails, drivers) is defined next to the code that reads it.
+import { responseSchema } from '../response/config.ts';
+// `alerts:` and `watch:` (detection alerts, stream path, scheduled watcher) likewise.
+import { alertsConfigSchema } from '../alerts/config.ts';
+import { watchConfigSchema } from '../detection/watch/config.ts';
+// `risk:` (nyx risk: entity risk window, decay, domains) likewise.
+import { riskConfigSchema } from '../detection/entity-risk/config.ts';
 
 /** The data-stream sources Nyx installs a data model for (logs-<source>-<namespace>). */
 export const SOURCES = ['syslog', 'netflow', 'endpoint', 'filebeat', 'packetbeat', 'winlogbeat', 'cowrie'] as const;
@@ -34,6 +41,74 @@ const serveSchema = z
     /** An agent not seen for this long is listed as stale. */
     agent_stale_after_seconds: z.number().int().positive().default(600),
     retry_after_seconds: z.number().int().positive().default(5),
+  })
+  .strict()
+  .prefault({});
+
+/** Indicator enrichment (in stream, in the ioc_enrichment pipeline) and retro-hunts over past events. */
+const enrichmentSchema = z
+  .object({
+    /** Match every event the ingest API takes against the active indicator set in memory. */
+    in_stream: z.boolean().default(true),
+    /** How often the in-memory set asks the indicator store for changes since its cursor. */
+    refresh_seconds: z.number().int().positive().default(60),
+    /** A match whose fused confidence score (0-100) is at least this raises event.severity. */
+    high_confidence: z.number().min(0).max(100).default(75),
+    /** The event.severity a high-confidence match raises an event to (never lowers it). */
+    raised_severity: z.number().int().min(0).max(100).default(73),
+    /** Values that never flag, however many feeds list them. */
+    warning_list: z
+      .object({
+        private_ranges: z.boolean().default(true),
+        /** Our own public addresses or CIDRs. */
+        own_addresses: z.array(z.string().min(1)).default([]),
+        /** IPs, CIDRs, domains (and their subdomains), URLs or hashes. */
+        allow: z.array(z.string().min(1)).default([]),
+      })
+      .strict()
+      .prefault({}),
+    /** The nyx-ioc-enrichment pipeline's params: at most this many indicators, highest confidence kept. */
+    pipeline_max_indicators: z.number().int().positive().max(1_000_000).default(20_000),
+    retro_hunt: z
+      .object({
+        enabled: z.boolean().default(true),
+        days: z.number().int().positive().max(3650).default(30),
+        /** Values per terms clause (Elasticsearch's index.max_terms_count defaults to 65,536). */
+        chunk_size: z.number().int().positive().max(65_536).default(10_000),
+        page_size: z.number().int().positive().max(10_000).default(5_000),
+        indices: z.string().min(1).default('logs-*'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .prefault({});
+
+/** Vulnerability exposure: installed software matched to CVEs. */
+const vulnsSchema = z
+  .object({
+    /** Inventory older than this is not current software any more (a host re-reports daily by default). */
+    inventory_max_age_days: z.number().int().positive().default(7),
+    /** How far back listening sockets count as exposure. */
+    exposure_days: z.number().int().positive().default(7),
+  })
+  .strict()
+  .prefault({});
+
+/** Threat-intel feeds (`nyx feeds …`): feed definitions are YAML data under feeds_dir, validated at load. */
+const intelSchema = z
+  .object({
+    /** Directory of feed definitions (one feed per *.yml) and warning lists (warninglists/*.yml). */
+    feeds_dir: z.string().min(1).default('feeds'),
+    /** tlp:red indicators are never imported unless this is set (a feed may also opt in). */
+    allow_tlp_red: z.boolean().default(false),
+    /** Our own addresses/CIDRs and domains: never flagged (added to the warning lists). */
+    own_addresses: z.array(z.string().min(1)).default([]),
+    own_domains: z.array(z.string().min(1)).default([]),
+    /** How long one replica holds a feed's lease before another may take it (renewed while syncing). */
+    lease_ttl_ms: z.number().int().positive().default(120_000),
+    /** How often every feed's expired indicators leave the active set, even for feeds no longer syncing. */
+    expire_schedule: z.string().min(1).default('*/15 * * * *'),
   })
   .strict()
   .prefault({});
@@ -77,6 +152,13 @@ export const configSchema = z
       .strict()
       .default({ timezone: 'UTC', keep_original: true }),
     serve: serveSchema,
+    intel: intelSchema,
+    response: responseSchema,
+    enrichment: enrichmentSchema,
+    vulns: vulnsSchema,
+    alerts: alertsConfigSchema,
+    watch: watchConfigSchema,
+    risk: riskConfigSchema,
     logging: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('warn') })
       .strict()

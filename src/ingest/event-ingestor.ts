@@ -132,7 +132,7 @@ export class EventIngestor {
     const prepared = prepareSourceEvents(pipelines, { source, namespace: agent.namespace, events });
     const ctx = { namespace: agent.namespace, source, dataStream: prepared.dataStream, agentId: agent.agentId, normalised: !pipelines.runsInCluster(source) };
     const docs = prepared.docs.map((d) => d.doc);
-    for (const hook of await hooks.run('onEvents', docs, ctx)) metrics.hookFailures.inc({ hook });
+    for (const hook of await hooks.run('onEvents', docs, { ...ctx, ids: prepared.docs.map((d) => d.id) })) metrics.hookFailures.inc({ hook });
     const started = performance.now();
     let report: WriteReport;
     try {
@@ -142,8 +142,8 @@ export class EventIngestor {
     } finally {
       metrics.bulkLatency.observe((performance.now() - started) / 1000);
     }
-    const storedDocs = prepared.docs.filter((d) => report.outcomes[d.index] === 'indexed').map((d) => d.doc);
-    for (const hook of await hooks.run('onStored', storedDocs, ctx)) metrics.hookFailures.inc({ hook });
+    const stored = prepared.docs.filter((d) => report.outcomes[d.index] === 'indexed');
+    for (const hook of await hooks.run('onStored', stored.map((d) => d.doc), { ...ctx, ids: stored.map((d) => d.id) })) metrics.hookFailures.inc({ hook });
     return report;
   }
 

@@ -12,6 +12,8 @@ export interface IngestHookContext {
    * run the source pipeline itself, so the documents are still as the agent sent them.
    */
   normalised: boolean;
+  /** The stored document ids, aligned with the documents passed in the same call (undefined where none). */
+  ids?: Array<string | undefined>;
 }
 
 /**

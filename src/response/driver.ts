@@ -25,6 +25,8 @@ export interface ActionOutcome {
   /** Readable summary for audit and alert notes. */
   summary: string;
   error?: string;
+  /** Facts worth keeping on the alert itself (e.g. Cortex taxonomies), merged into nyx.response.annotations. */
+  annotations?: Record<string, unknown>;
 }
 
 export interface DriverContext {

@@ -47,10 +47,15 @@ test('an event posted to a real `nyx serve` raises its alert on the stream path,
   }, 'the stream alert');
   assert.equal(alerts.length, 1, 'one alert: the reverse shell, not the ls');
   const alert = alerts[0]!;
-  const src = alert._source as { rule: { name: string }; host: { name: string }; nyx: { alert: { entity: string; evidence: { indices: string[] } } }; threat: { technique: { id: string[] } } };
+  const src = alert._source as { rule: { name: string }; host: { name: string }; nyx: { alert: { entity: string; evidence: { indices: string[]; event_ids: string[] } } }; threat: { technique: { id: string[] } } };
   assert.equal(src.rule.name, 'Reverse Shell Command Line');
   assert.equal(src.host.name, 'web-07');
   assert.deepEqual(src.nyx.alert.evidence.indices, [`logs-endpoint-${ns}`]);
+  // The evidence names the stored event: the agent's id + sequence 1 (the reverse shell).
+  assert.equal(src.nyx.alert.evidence.event_ids.length, 1);
+  await client.indices.refresh({ index: `logs-endpoint-${ns}` });
+  const evidence = await client.search({ index: `logs-endpoint-${ns}`, query: { ids: { values: src.nyx.alert.evidence.event_ids } } });
+  assert.match(String((evidence.hits.hits[0]?._source as { process?: { command_line?: string } })?.process?.command_line), /dev\/tcp/);
   assert.ok(src.threat.technique.id.length > 0);
 
   // The query path over the same stored event (once searchable): the same id, found already written.

@@ -7,6 +7,14 @@ import { registerAgentBundleCommand } from './agent-bundle.ts';
 import { registerServeCommand } from './serve.ts';
 import { registerAgentsCommands } from './agents.ts';
 import { registerRulesCommands } from './rules.ts';
+import { registerFeedsCommands } from './feeds.ts';
+import { registerIntelCommands } from './intel.ts';
+import { registerVulnsCommand } from './vulns.ts';
+import { registerAlertsCommands } from './alerts.ts';
+import { registerWatchCommands } from './watch.ts';
+import { registerResponseCommands } from './respond.ts';
+import { registerHuntCommands } from './hunt.ts';
+import { registerRiskCommands } from './risk.ts';
 
 /** Every command group, in help order. A group is a function that adds its commands to the program. */
-export const commandGroups: Array<(program: Command) => void> = [registerUpCommand, registerStackCommands, registerElasticsearchCommands, registerServeCommand, registerAgentsCommands, registerRulesCommands, (p) => registerShipCommands(p, { bundle: registerAgentBundleCommand })];
+export const commandGroups: Array<(program: Command) => void> = [registerUpCommand, registerStackCommands, registerElasticsearchCommands, registerServeCommand, registerAgentsCommands, registerRulesCommands, registerFeedsCommands, registerIntelCommands, registerVulnsCommand, registerAlertsCommands, registerWatchCommands, registerResponseCommands, registerHuntCommands, registerRiskCommands, (p) => registerShipCommands(p, { bundle: registerAgentBundleCommand })];

@@ -39,10 +39,9 @@ export interface StreamDetectorOptions {
   normalise?: (source: IngestHookContext['source'], doc: Record<string, unknown>, dataStream: string) => Record<string, unknown>;
 }
 
-/** The event ids of the batch, when the ingest path passes them (evidence); absent in older hook contexts. */
+/** The event ids of the batch (alert evidence), aligned with its documents. */
 function eventIdsOf(ctx: IngestHookContext): Array<string | undefined> | undefined {
-  const ids = (ctx as IngestHookContext & { ids?: unknown }).ids;
-  return Array.isArray(ids) ? (ids as Array<string | undefined>) : undefined;
+  return ctx.ids;
 }
 
 export function createStreamDetector(options: StreamDetectorOptions): StreamDetector {

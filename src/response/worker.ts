@@ -1,0 +1,141 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { errors, type Client } from '@elastic/elasticsearch';
+import { z } from 'zod';
+import { alertIndex, alertSchema } from '../alerts/index.ts';
+import { StateStore, STATE_INDEX } from '../coordination/index.ts';
+import type { LoadedConfig } from '../config/index.ts';
+import type { ElasticContext } from '../elastic/connect.ts';
+import { getLogger, type Logger } from '../log/logger.ts';
+import type { NyxService, RunningService } from '../services/index.ts';
+import { ResponseEngine, type PlaybookRun } from './engine.ts';
+import { hostIps } from './guardrails.ts';
+import { loadPlaybooks } from './playbook.ts';
+import { registerBuiltinDrivers } from './builtin.ts';
+
+const checkpointSchema = z.object({ at: z.string() });
+
+export interface TickResult {
+  alerts: number;
+  runs: PlaybookRun[];
+  released: number;
+  expired: number;
+  approvedRan: number;
+}
+
+/**
+ * The `nyx respond` loop: reads new alerts from nyx-alerts-<namespace> after a checkpoint (re-reading a lookback
+ * window so late writes are not missed — deterministic action ids make the overlap harmless), runs matching
+ * playbooks, handles approvals and releases actions whose TTL ended. Stateless: the checkpoint is in Elasticsearch.
+ */
+export class ResponseWorker {
+  private readonly state: StateStore;
+  private readonly log: Logger;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+  private stopped = false;
+
+  constructor(
+    readonly engine: ResponseEngine,
+    private readonly options: { client: Client; namespace: string; pollIntervalMs: number; lookbackSeconds: number; batchSize: number; stateIndex?: string; log?: Logger },
+  ) {
+    this.state = new StateStore(options.client, options.stateIndex ?? STATE_INDEX);
+    this.log = options.log ?? getLogger('respond');
+  }
+
+  private get checkpointKey(): string {
+    return `response-checkpoint:${this.options.namespace}`;
+  }
+
+  /** One pass: new alerts, approvals, TTL releases. */
+  async tick(): Promise<TickResult> {
+    const checkpoint = await this.state.get(this.checkpointKey, checkpointSchema);
+    const from = checkpoint ? new Date(Date.parse(checkpoint.at) - this.options.lookbackSeconds * 1000).toISOString() : undefined;
+    let hits: Array<{ _id?: string; _source?: unknown }> = [];
+    try {
+      const res = await this.options.client.search({
+        index: alertIndex(this.options.namespace),
+        query: { bool: { filter: [{ term: { 'nyx.alert.status': 'open' } }, ...(from ? [{ range: { '@timestamp': { gte: from } } }] : [])] } },
+        sort: [{ '@timestamp': 'asc' }],
+        size: this.options.batchSize,
+      });
+      hits = res.hits.hits;
+    } catch (err) {
+      if (!(err instanceof errors.ResponseError && err.statusCode === 404)) throw err;
+    }
+    const runs: PlaybookRun[] = [];
+    let latest = checkpoint?.at;
+    for (const hit of hits) {
+      const parsed = alertSchema.safeParse(hit._source);
+      if (!parsed.success || !hit._id) {
+        this.log.warn({ alert: hit._id }, 'skipping a document that is not a valid alert');
+        continue;
+      }
+      const alert = parsed.data;
+      if (!latest || alert['@timestamp'] > latest) latest = alert['@timestamp'];
+      if (await this.engine.alreadyHandled(hit._id, alert)) continue;
+      runs.push(...(await this.engine.handleAlert(hit._id, alert)));
+    }
+    if (latest && latest !== checkpoint?.at) await this.state.put(this.checkpointKey, 'response-checkpoint', { at: latest });
+    const approvals = await this.engine.processApprovals();
+    const released = await this.engine.reap();
+    return { alerts: hits.length, runs, released: released.length, expired: approvals.expired, approvedRan: approvals.ran };
+  }
+
+  start(): void {
+    const loop = async (): Promise<void> => {
+      if (this.stopped) return;
+      this.running = this.tick().catch((err: unknown) => this.log.error({ err }, 'respond tick failed'));
+      await this.running;
+      if (!this.stopped) this.timer = setTimeout(() => void loop(), this.options.pollIntervalMs);
+    };
+    void loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+}
+
+/** This replica's identity for leases and the audit trail. */
+export function replicaId(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+}
+
+/** The engine as config describes it: shipped (or configured) playbooks, built-in drivers, protected own hosts. */
+export function createResponseEngine(ctx: ElasticContext, loaded: LoadedConfig, options: { holder?: string; playbooksDir?: string; refresh?: boolean | 'wait_for' } = {}): ResponseEngine {
+  const { config } = loaded;
+  registerBuiltinDrivers(config.response);
+  const dir = options.playbooksDir ?? config.response.playbooks_dir;
+  return new ResponseEngine({
+    client: ctx.client,
+    namespace: config.namespace,
+    config: config.response,
+    playbooks: loadPlaybooks(...(dir ? [dir] : [])),
+    holder: options.holder ?? replicaId(),
+    // Nyx never blocks the cluster it reports to, nor its own API.
+    extraProtectedIps: hostIps([config.elasticsearch.url, ctx.target, `http://${config.serve.host}`]),
+    ...(options.refresh !== undefined ? { refresh: options.refresh } : {}),
+  });
+}
+
+export function createResponseWorker(ctx: ElasticContext, loaded: LoadedConfig, engine: ResponseEngine): ResponseWorker {
+  const r = loaded.config.response;
+  return new ResponseWorker(engine, { client: ctx.client, namespace: loaded.config.namespace, pollIntervalMs: r.poll_interval_ms, lookbackSeconds: r.lookback_seconds, batchSize: r.batch_size });
+}
+
+/** `nyx up` runs this; `nyx respond` runs it alone. */
+export const responseService: NyxService = {
+  name: 'respond',
+  async start(ctx, loaded): Promise<RunningService> {
+    const engine = createResponseEngine(ctx, loaded);
+    const worker = createResponseWorker(ctx, loaded, engine);
+    worker.start();
+    return {
+      describe: `response worker on nyx-alerts-${loaded.config.namespace} (${engine.playbooks.length} playbooks, unattended up to ${loaded.config.response.unattended_level})`,
+      stop: () => worker.stop(),
+    };
+  },
+};
