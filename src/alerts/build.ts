@@ -47,6 +47,9 @@ const COPIED_FIELDS = [
   'host.name', 'host.hostname', 'host.ip', 'host.os.type', 'user.name', 'user.domain', 'source.ip', 'source.port', 'destination.ip', 'destination.port',
   'process.name', 'process.executable', 'process.command_line', 'process.pid', 'process.parent.name', 'process.parent.executable',
   'file.path', 'registry.path', 'agent.id', 'agent.name', 'observer.type', 'url.full', 'data_stream.dataset',
+  // Where the host runs: the response playbooks isolate cloud instances by these.
+  'cloud.provider', 'cloud.region', 'cloud.account.id', 'cloud.instance.id', 'cloud.instance.name',
+  'file.hash.sha256', 'file.hash.md5', 'process.hash.sha256', 'destination.domain', 'url.domain',
 ] as const;
 const MAX_VALUE_CHARS = 1024;
 
