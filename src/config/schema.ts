@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { fileURLToPath } from 'node:url';
 // `response:` (nyx respond: playbooks, guardrails, drivers) is defined next to the code that reads it.
 import { responseSchema } from '../response/config.ts';
 // `alerts:` and `watch:` (detection alerts, stream path, scheduled watcher) likewise.
@@ -95,11 +96,14 @@ const vulnsSchema = z
   .strict()
   .prefault({});
 
+/** The feed definitions that ship with Nyx (the repository's feeds/), wherever nyx runs from. */
+const SHIPPED_FEEDS_DIR = fileURLToPath(new URL('../../feeds', import.meta.url));
+
 /** Threat-intel feeds (`nyx feeds …`): feed definitions are YAML data under feeds_dir, validated at load. */
 const intelSchema = z
   .object({
     /** Directory of feed definitions (one feed per *.yml) and warning lists (warninglists/*.yml). */
-    feeds_dir: z.string().min(1).default('feeds'),
+    feeds_dir: z.string().min(1).default(SHIPPED_FEEDS_DIR),
     /** tlp:red indicators are never imported unless this is set (a feed may also opt in). */
     allow_tlp_red: z.boolean().default(false),
     /** Our own addresses/CIDRs and domains: never flagged (added to the warning lists). */
