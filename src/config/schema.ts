@@ -113,6 +113,22 @@ const intelSchema = z
     lease_ttl_ms: z.number().int().positive().default(120_000),
     /** How often every feed's expired indicators leave the active set, even for feeds no longer syncing. */
     expire_schedule: z.string().min(1).default('*/15 * * * *'),
+    /**
+     * Sightings pushed back to MISP (POST /sightings/add) when one of its indicators matches our data: each
+     * first-time retro-hunt hit and (in_stream) each event stored with a match. Only when a misp feed is
+     * enabled and its key is set; bounded queue, bounded rate; a failure is counted, never costs an event.
+     */
+    sightings: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** The misp feed to push to (default: the first enabled one). */
+        feed: z.string().min(1).optional(),
+        in_stream: z.boolean().default(true),
+        max_per_minute: z.number().int().positive().max(60_000).default(120),
+        queue_max: z.number().int().positive().max(1_000_000).default(10_000),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .prefault({});

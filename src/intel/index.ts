@@ -6,6 +6,7 @@ export { IndicatorStore, indicatorIndexNames, type LatestIndicator, type FeedInd
 export { CveStore, AdvisoryStore, CVE_INDEX, ADVISORY_INDEX, parseCpe, type CveRecord, type CpeMatch, type KevEntry, type CvssScore, type Advisory } from './cves/index.ts';
 export { MispClient, type MispSighting, type MispAlertEvent, type MispClientOptions } from './misp/client.ts';
 export { mispClientFromConfig } from './misp/from-config.ts';
+export { MispSightingPusher, mispSightingsFromConfig, type SightingStats, type SightingOffer, type SightingSink } from './misp/sightings.ts';
 export { loadFeedDefinitions, feedDefinitionSchema, FEED_KINDS, type FeedDefinition, type FeedKind } from './feeds/definitions.ts';
 export { syncFeed, syncFeeds, readFeedState, describeRun, feedStateSchema, type FeedRunResult, type FeedRuntime, type FeedState, type FeedCounts } from './feeds/runner.ts';
 export { FeedScheduler } from './feeds/scheduler.ts';

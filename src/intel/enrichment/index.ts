@@ -15,6 +15,7 @@ import { applyIocPipelineParams, buildIocPipelineParams } from './pipeline-param
 import { setIocMatchParams } from '../../ingest/ioc-match.ts';
 import { WarningList } from './warning-list.ts';
 import { RetroHunter, retroHuntOptionsFromConfig, type SightingCallback } from '../retro-hunt/index.ts';
+import { mispSightingsFromConfig, type MispSightingPusher } from '../misp/sightings.ts';
 
 export { IndicatorSet, type IndicatorHit } from './indicator-set.ts';
 export { LiveIndicatorSet, type RefreshReport } from './live-set.ts';
@@ -34,17 +35,20 @@ export function enrichOptionsFromConfig(config: NyxConfig): { highConfidence: nu
 
 export interface RunningEnrichment extends RunningService {
   live: LiveIndicatorSet;
+  /** Sightings pushed to MISP (when `intel.sightings` found an enabled misp feed with its key). */
+  sightings?: MispSightingPusher;
 }
 
 /**
  * Starts in-stream enrichment for this process: loads the active set, registers the ingest hook, keeps the
  * set current, and after each change regenerates the pipeline params (one replica at a time, by lease;
  * every replica feeds its own in-process twin). `onChange` lets a caller (the retro-hunt) react too.
+ * Sightings go to the configured MISP (`intel.sightings`, key from env) unless `onSighting` replaces them.
  */
 export async function startIndicatorEnrichment(
   ctx: ElasticContext,
   loaded: LoadedConfig,
-  options: { onChange?: () => Promise<void>; holder?: string; onSighting?: SightingCallback } = {},
+  options: { onChange?: () => Promise<void>; holder?: string; onSighting?: SightingCallback; env?: NodeJS.ProcessEnv } = {},
 ): Promise<RunningEnrichment> {
   const { config } = loaded;
   const log = getLogger('enrichment');
@@ -64,8 +68,12 @@ export async function startIndicatorEnrichment(
     }
   };
   await regenerate();
+  const misp = options.onSighting ? undefined : mispSightingsFromConfig(config, options.env ?? process.env);
+  const sightings = misp?.pusher;
+  if (misp) log.info(misp.reason);
+  const onSighting = options.onSighting ?? sightings?.retroHuntCallback();
   const hunter = config.enrichment.retro_hunt.enabled
-    ? new RetroHunter(ctx.client, new IndicatorStore(ctx.client, config.namespace), retroHuntOptionsFromConfig(config, { warningList, ...(options.onSighting ? { onSighting: options.onSighting } : {}) }))
+    ? new RetroHunter(ctx.client, new IndicatorStore(ctx.client, config.namespace), retroHuntOptionsFromConfig(config, { warningList, ...(onSighting ? { onSighting } : {}) }))
     : undefined;
   const hunt = async (): Promise<void> => {
     const report = await hunter?.runOnce();
@@ -73,7 +81,7 @@ export async function startIndicatorEnrichment(
   };
   // The first pass hunts the active set once (its cursor then makes later passes incremental).
   void hunt().catch((err: unknown) => log.warn({ err }, 'retro-hunt failed; it runs again at the next change'));
-  const unregister = config.enrichment.in_stream ? registerIngestHook(indicatorEnrichmentHook(live, enrichOptionsFromConfig(config), warningList)) : () => undefined;
+  const unregister = config.enrichment.in_stream ? registerIngestHook(indicatorEnrichmentHook(live, enrichOptionsFromConfig(config), warningList, config.intel.sightings.in_stream ? sightings : undefined)) : () => undefined;
   live.start(config.enrichment.refresh_seconds * 1000, async () => {
     await regenerate();
     await hunt().catch((err: unknown) => log.warn({ err }, 'retro-hunt failed; it runs again at the next change'));
@@ -81,10 +89,15 @@ export async function startIndicatorEnrichment(
   });
   return {
     live,
-    describe: `indicator enrichment: ${live.set.size} active values${config.enrichment.in_stream ? '' : ' (in-stream matching off)'}, refresh every ${config.enrichment.refresh_seconds}s (first read ${first.read})`,
+    ...(sightings ? { sightings } : {}),
+    describe: `indicator enrichment: ${live.set.size} active values${config.enrichment.in_stream ? '' : ' (in-stream matching off)'}, refresh every ${config.enrichment.refresh_seconds}s (first read ${first.read}); ${misp?.reason ?? 'sightings to the caller'}`,
     async stop() {
       unregister();
       await live.stop();
+      if (sightings) {
+        const stats = await sightings.stop();
+        log.info({ misp_sightings: stats }, 'MISP sightings stopped');
+      }
     },
   };
 }

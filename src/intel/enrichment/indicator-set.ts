@@ -149,6 +149,15 @@ export class IndicatorSet {
     return this.cidr6.size ? this.cidr6.longestMatch(bytes) : -1;
   }
 
+  /** True when this address is itself an indicator (not only inside a CIDR one). */
+  hasExactIpv4(ip: number): boolean {
+    return this.ipv4.has(ip);
+  }
+
+  hasExactIpv6(key: string): boolean {
+    return this.keyed.ipv6.has(key);
+  }
+
   /** Slot of a normalised domain, URL, hash or email address; -1 for none. */
   matchKey(kind: 'domain' | 'url' | 'hash' | 'email', key: string): number {
     return this.keyed[kind].get(key) ?? -1;
