@@ -25,7 +25,7 @@ export function registerWatchCommands(program: Command): void {
       const { config } = loaded;
       const setup = loadDetectionSetup(config, opts.rules);
       for (const e of setup.errors) progress(`rule not loaded: ${e.message}`);
-      const watcher = new RuleWatcher({ client: ctx.client, rules: setup.rules, policy: setup.policy, settings: config.watch, defaultNamespace: config.namespace });
+      const watcher = new RuleWatcher({ client: ctx.client, rules: setup.rules, correlations: setup.correlations, policy: setup.policy, settings: config.watch, defaultNamespace: config.namespace });
       if (opts.once) {
         const reports = await watcher.runCycle({ force: true });
         for (const r of reports) console.log(reportLine(r));
@@ -35,7 +35,7 @@ export function registerWatchCommands(program: Command): void {
         return;
       }
       progress(`Elasticsearch: ${ctx.target}`);
-      console.log(`watching ${setup.rules.length} rules every ${config.watch.interval_seconds}s as ${watcher.holder} (group ${config.watch.group}, ${config.watch.shards} shards, lease ${config.watch.lease_ttl_seconds}s)`);
+      console.log(`watching ${setup.rules.length} rules and ${watcher.correlations.length} correlations every ${config.watch.interval_seconds}s as ${watcher.holder} (group ${config.watch.group}, ${config.watch.shards} shards, lease ${config.watch.lease_ttl_seconds}s)`);
       let shardsShown = '';
       watcher.start((reports) => {
         for (const r of reports) if (r.created || r.gapSeconds !== undefined || r.capped || r.error) console.log(reportLine(r));
@@ -64,12 +64,12 @@ export function registerWatchCommands(program: Command): void {
       const { config } = loaded;
       try {
         const setup = loadDetectionSetup(config, (watch.opts() as { rules?: string[] }).rules);
-        const rows = await watchStatus(ctx.client, setup.rules, config.watch);
+        const rows = await watchStatus(ctx.client, setup.rules, config.watch, { correlations: setup.correlations });
         if (opts.json) for (const r of rows) console.log(JSON.stringify(r));
         else {
           console.log(['RULE'.padEnd(40), 'SHARD', 'HOLDER'.padEnd(28), 'LAST RUN'.padEnd(20), 'CHECKPOINT'.padEnd(20), 'LAG'.padStart(5), 'ALERTS', 'NOTE'].join('  '));
           for (const r of rows) {
-            const note = [r.gap, r.last_capped ? `capped ${r.last_capped}` : null, r.error ? `error: ${r.error}` : null].filter(Boolean).join('; ');
+            const note = [r.kind === 'correlation' ? 'correlation' : null, r.gap, r.last_capped ? `capped ${r.last_capped}` : null, r.error ? `error: ${r.error}` : null].filter(Boolean).join('; ');
             console.log(
               [
                 (r.title.length > 40 ? `${r.title.slice(0, 39)}…` : r.title).padEnd(40),
@@ -84,7 +84,7 @@ export function registerWatchCommands(program: Command): void {
             );
           }
           const held = new Set(rows.map((r) => r.holder).filter(Boolean));
-          console.log(`${rows.length} rules, ${held.size} replicas holding shards (group ${config.watch.group})`);
+          console.log(`${rows.filter((r) => r.kind === 'rule').length} rules and ${rows.filter((r) => r.kind === 'correlation').length} correlations, ${held.size} replicas holding shards (group ${config.watch.group})`);
         }
       } finally {
         await ctx.client.close();

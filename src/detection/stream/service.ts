@@ -22,14 +22,18 @@ export const streamDetectionService: NyxService = {
     const detector = createStreamDetector({
       client: ctx.client,
       rules: setup.rules,
+      correlations: setup.correlations,
       policy: setup.policy,
       refresh: config.alerts.stream.refresh,
       normalise: (source, doc, dataStream) => offline.normalise(source, structuredClone(doc), { _index: dataStream }).doc as Record<string, unknown>,
     });
     const unregister = registerIngestHook(detector);
     return {
-      describe: `stream detection: ${setup.rules.length} Sigma rules on every ingested event${setup.errors.length ? ` (${setup.errors.length} rules not loaded)` : ''}`,
-      stop: async () => unregister(),
+      describe: `stream detection: ${setup.rules.length} Sigma rules and ${setup.correlations.correlations.length} correlations on every ingested event${setup.errors.length ? ` (${setup.errors.length} rules not loaded)` : ''}`,
+      stop: async () => {
+        unregister();
+        detector.close();
+      },
     };
   },
 };

@@ -18,9 +18,13 @@ export const ruleCheckpointSchema = z.object({
     .object({ detected_at: z.iso.datetime(), from: z.iso.datetime(), to: z.iso.datetime(), seconds: z.number(), caught_up: z.boolean(), skipped_seconds: z.number().min(0) })
     .optional(),
   last_error: z.string().optional(),
+  /** Correlation runs: what the evaluator reported (truncation, no candidate aggregation). */
+  notes: z.array(z.string()).optional(),
 });
 export type RuleCheckpoint = z.infer<typeof ruleCheckpointSchema>;
 
 export const checkpointKey = (group: string, ruleId: string): string => `watch:${group}:rule:${ruleId}`;
+/** Correlations have checkpoints of their own (a correlation id never collides with a rule's key). */
+export const correlationCheckpointKey = (group: string, correlationId: string): string => `watch:${group}:correlation:${correlationId}`;
 export const shardLeaseName = (group: string, shard: number): string => `watch:${group}:shard:${shard}`;
 export const memberLeaseName = (group: string, holder: string): string => `watch:${group}:member:${holder}`;

@@ -5,7 +5,16 @@ import { buildAlertFromMatch, idOfAlert, writeAlerts, type AlertDocument, type A
 import { LeaseStore, StateStore, LEASE_INDEX, STATE_INDEX } from '../../coordination/index.ts';
 import { getLogger, type Logger } from '../../log/logger.ts';
 import { compileMappedRuleQuery, ruleIdOf, SigmaRuleSet, type MappedSigmaRule, type RuleQuery } from '../sigma/index.ts';
-import { checkpointKey, memberLeaseName, ruleCheckpointSchema, shardLeaseName, type RuleCheckpoint } from './checkpoint.ts';
+import {
+  alertingCorrelationIds,
+  buildCorrelationAlert,
+  compileCorrelationQuery,
+  correlationOnlyRuleIds,
+  evaluateCorrelationOverElastic,
+  type CompiledCorrelation,
+  type CorrelationSet,
+} from '../correlation/index.ts';
+import { checkpointKey, correlationCheckpointKey, memberLeaseName, ruleCheckpointSchema, shardLeaseName, type RuleCheckpoint } from './checkpoint.ts';
 import type { WatchConfig } from './config.ts';
 import { adaptToMappings } from './text-fields.ts';
 
@@ -27,8 +36,23 @@ export interface WatchedRule {
   shard: number;
 }
 
+/** A correlation rule the watcher schedules: the outermost of a chain (inner ones feed it, they do not alert). */
+export interface WatchedCorrelation {
+  id: string;
+  correlation: CompiledCorrelation;
+  shard: number;
+}
+
+/** The correlations that raise alerts (a chain's inner correlations are evaluated as part of their outer one). */
+export function scheduledCorrelations(set: CorrelationSet): CompiledCorrelation[] {
+  const alerting = alertingCorrelationIds(set);
+  return set.correlations.filter((c) => alerting.has(c.id));
+}
+
 export interface RuleRunReport {
   ruleId: string;
+  /** Absent for detection rules. */
+  kind?: 'correlation';
   from: string;
   to: string;
   slices: number;
@@ -48,6 +72,11 @@ export interface RuleRunReport {
 export interface RuleWatcherOptions {
   client: Client;
   rules: MappedSigmaRule[];
+  /**
+   * Correlation rules (DetectionSetup.correlations): each alerting one runs on the schedule like a rule, over
+   * [checkpoint − timespan − overlap, now]. Rules that only feed correlations are not run on their own.
+   */
+  correlations?: CorrelationSet | undefined;
   policy: AlertPolicy;
   settings: WatchSettings;
   /** Namespace for alerts whose event does not say its own (data_stream.namespace). */
@@ -83,6 +112,7 @@ export function scopeIndices(patterns: string[], namespaces: string[]): string[]
 export class RuleWatcher {
   readonly holder: string;
   readonly rules: WatchedRule[];
+  readonly correlations: WatchedCorrelation[];
   private readonly leases: LeaseStore;
   private readonly state: StateStore;
   private readonly now: () => number;
@@ -99,7 +129,11 @@ export class RuleWatcher {
     this.state = new StateStore(options.client);
     this.now = options.now ?? Date.now;
     this.log = options.log ?? getLogger('watch');
-    this.rules = options.rules.map((mapped) => {
+    const feedOnly = options.correlations ? correlationOnlyRuleIds(options.correlations) : new Set<string>();
+    this.correlations = options.correlations
+      ? scheduledCorrelations(options.correlations).map((c) => ({ id: c.id, correlation: c, shard: shardOf(c.id, options.settings.shards) }))
+      : [];
+    this.rules = options.rules.filter((mapped) => !feedOnly.has(ruleIdOf(mapped.rule))).map((mapped) => {
       const id = ruleIdOf(mapped.rule);
       const query = compileMappedRuleQuery(mapped);
       if (options.settings.namespaces) query.indices = scopeIndices(query.indices, options.settings.namespaces);
@@ -174,6 +208,10 @@ export class RuleWatcher {
     return this.state.get(checkpointKey(this.settings.group, ruleId), ruleCheckpointSchema);
   }
 
+  async correlationCheckpointOf(correlationId: string): Promise<RuleCheckpoint | undefined> {
+    return this.state.get(correlationCheckpointKey(this.settings.group, correlationId), ruleCheckpointSchema);
+  }
+
   /**
    * Same document as StateStore.put, without its refresh: checkpoints are read back by id (real-time GET),
    * so waiting for a refresh (~1 s per rule per run) buys nothing.
@@ -194,6 +232,15 @@ export class RuleWatcher {
       if (!due) continue;
       reports.push(await this.runRule(rule, cp));
       // Long catch-ups must not let the leases lapse.
+      await this.renewOwned();
+    }
+    for (const wc of this.correlations) {
+      if (this.stopped) break;
+      if (!this.owned.has(wc.shard)) continue;
+      const cp = await this.correlationCheckpointOf(wc.id);
+      const due = options.force || !cp || Date.parse(cp.last_run_at) + this.settings.interval_seconds * 1000 <= this.now();
+      if (!due) continue;
+      reports.push(await this.runCorrelation(wc, cp));
       await this.renewOwned();
     }
     return reports;
@@ -283,6 +330,112 @@ export class RuleWatcher {
       report.error = (err as Error).message;
       this.log.error({ rule: rule.id, err }, `watch: rule ${rule.id} failed: ${report.error}`);
       await save(previous ? Date.parse(previous.checkpoint) : from + overlapMs, { last_error: report.error }).catch(() => undefined);
+    }
+    return report;
+  }
+
+  /** Namespaces (tenants) with events of the correlation's base rules in [from, to]: each is evaluated alone, so groups never mix tenants. */
+  private async correlationNamespaces(wc: WatchedCorrelation, from: number, to: number): Promise<string[]> {
+    if (this.settings.namespaces) return this.settings.namespaces;
+    const q = compileCorrelationQuery(this.options.correlations!, wc.id, { from, to });
+    const res = await this.options.client.search({
+      index: q.indices.join(','),
+      ignore_unavailable: true,
+      allow_no_indices: true,
+      size: 0,
+      query: q.query,
+      aggs: { namespaces: { terms: { field: 'data_stream.namespace', size: 10_000 } } },
+    });
+    const agg = res.aggregations?.namespaces as { buckets?: Array<{ key: string | number }> } | undefined;
+    return (agg?.buckets ?? []).map((b) => String(b.key));
+  }
+
+  /**
+   * Runs one correlation from its checkpoint to now. Each slice is evaluated over [slice start − timespan − overlap,
+   * slice end], so a window that began before the checkpoint (or an event that arrived late) is seen whole; the
+   * overlap re-finds windows already alerted on, under the same deterministic ids. Never throws.
+   */
+  async runCorrelation(wc: WatchedCorrelation, previous?: RuleCheckpoint): Promise<RuleRunReport> {
+    const s = this.settings;
+    const set = this.options.correlations!;
+    const started = this.now();
+    const end = started;
+    const intervalMs = s.interval_seconds * 1000;
+    const overlapMs = s.overlap_seconds * 1000;
+    const lookbackMs = wc.correlation.timespanMs + overlapMs;
+    let start = previous ? Date.parse(previous.checkpoint) : end - intervalMs;
+    let gap = previous?.gap;
+    const report: RuleRunReport = { ruleId: wc.id, kind: 'correlation', from: '', to: new Date(end).toISOString(), slices: 0, hits: 0, unconfirmed: 0, created: 0, duplicates: 0, capped: 0, alertIds: [] };
+    if (previous) {
+      const lagMs = end - start;
+      if (lagMs > 2 * intervalMs + overlapMs) {
+        let skippedMs = 0;
+        if (lagMs > s.max_catchup_seconds * 1000) {
+          skippedMs = lagMs - s.max_catchup_seconds * 1000;
+          start = end - s.max_catchup_seconds * 1000;
+        }
+        gap = { detected_at: new Date(end).toISOString(), from: previous.checkpoint, to: new Date(end).toISOString(), seconds: Math.round(lagMs / 1000), caught_up: false, skipped_seconds: Math.round(skippedMs / 1000) };
+        report.gapSeconds = gap.seconds;
+        report.skippedSeconds = gap.skipped_seconds;
+        this.log.warn({ correlation: wc.id, gap_seconds: gap.seconds }, `watch: correlation ${wc.id} (${wc.correlation.rule.title}) was not run for ${gap.seconds}s; catching up`);
+      }
+    }
+    report.from = new Date(start - lookbackMs).toISOString();
+    const notes: string[] = [];
+    let alertsLeft = s.max_alerts_per_run;
+    const save = async (checkpoint: number, extra: Partial<RuleCheckpoint> = {}): Promise<void> => {
+      await this.saveCheckpoint(correlationCheckpointKey(s.group, wc.id), {
+        rule_id: wc.id,
+        checkpoint: new Date(checkpoint).toISOString(),
+        last_run_at: new Date(started).toISOString(),
+        last_run_ms: Math.max(0, this.now() - started),
+        last_hits: report.hits,
+        last_alerts: report.created,
+        last_duplicates: report.duplicates,
+        last_capped: report.capped,
+        holder: this.holder,
+        ...(gap ? { gap } : {}),
+        ...(notes.length ? { notes: [...new Set(notes)] } : {}),
+        ...extra,
+      });
+    };
+    try {
+      let sliceStart = start;
+      // do…while: a run whose checkpoint is now still evaluates the lookback once.
+      do {
+        const sliceEnd = Math.min(end, sliceStart + s.catchup_slice_seconds * 1000);
+        report.slices++;
+        const from = sliceStart - lookbackMs;
+        const alerts = new Map<string, AlertDocument>();
+        for (const namespace of await this.correlationNamespaces(wc, from, sliceEnd)) {
+          const result = await evaluateCorrelationOverElastic(this.options.client, set, wc.id, { from, to: sliceEnd, namespace });
+          report.hits += result.eventsRead;
+          if (result.truncated) notes.push(...result.notes.filter((n) => n.startsWith('stopped')));
+          for (const m of result.matches) {
+            const alert = buildCorrelationAlert(set, m, { namespace, policy: this.options.policy, now: new Date(this.now()) });
+            if (alert) alerts.set(idOfAlert(alert), alert);
+          }
+        }
+        const all = [...alerts.values()];
+        const writable = all.slice(0, alertsLeft);
+        report.capped += all.length - writable.length;
+        if (writable.length) {
+          const res = await writeAlerts(this.options.client, writable);
+          for (const a of writable) report.alertIds.push(idOfAlert(a));
+          report.created += res.created;
+          report.duplicates += res.duplicates;
+          alertsLeft -= res.created;
+          if (res.failed) throw new Error(`${res.failed} alerts not written: ${res.failures[0]!.reason}`);
+        }
+        sliceStart = sliceEnd;
+        if (gap && !gap.caught_up && sliceStart >= end) gap = { ...gap, caught_up: true };
+        await save(sliceEnd);
+      } while (sliceStart < end && !this.stopped);
+      if (report.capped) this.log.warn({ correlation: wc.id, capped: report.capped }, `watch: correlation ${wc.id} hit watch.max_alerts_per_run (${s.max_alerts_per_run}): ${report.capped} alerts not written this run`);
+    } catch (err) {
+      report.error = (err as Error).message;
+      this.log.error({ correlation: wc.id, err }, `watch: correlation ${wc.id} failed: ${report.error}`);
+      await save(previous ? Date.parse(previous.checkpoint) : start, { last_error: report.error }).catch(() => undefined);
     }
     return report;
   }
