@@ -6,7 +6,12 @@
 //    same run (the ratio is the guardrails' cost).
 // The block_ip driver is an in-memory one unless `--registered-block-ip` is given: then the drivers nyx.yml configures
 // (response.drivers: nftables by default, which needs root and nft) are used, e.g. by the firewall engineer.
+// `--nftables`: the real nftables driver (block_ip with the nftables backend) inside a network namespace the bench
+// creates for itself and deletes at the end (needs root, iproute2 and nft); the blocked addresses are benchmark-range
+// set elements only, no traffic is sent.
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import { Client } from '@elastic/elasticsearch';
 import { loadConfig } from '../src/config/index.ts';
 import { alertIndex, type AlertDocument } from '../src/alerts/index.ts';
@@ -17,6 +22,8 @@ import { ResponseWorker } from '../src/response/worker.ts';
 import { parsePlaybook } from '../src/response/playbook.ts';
 import { actionDriver, registerActionDriver } from '../src/response/drivers/index.ts';
 import { registerBuiltinDrivers } from '../src/response/builtin.ts';
+import { createBlockIpDriver } from '../src/response/drivers/block-ip.ts';
+import { createNftablesDriver } from '../src/response/drivers/nftables.ts';
 import { actionsIndex, auditIndex } from '../src/response/store.ts';
 
 function arg(args: string[], name: string, fallback: number): number {
@@ -31,6 +38,24 @@ function percentile(sorted: number[], p: number): number {
 }
 
 const round = (n: number): number => Math.round(n * 100) / 100;
+const exec = promisify(execFile);
+
+/** A network namespace of the bench's own for the nftables driver; removed by the returned function. */
+async function benchNetns(): Promise<{ name: string; remove(): Promise<void> }> {
+  if (process.getuid?.() !== 0) throw new Error('--nftables needs root (it creates a network namespace and runs nft in it)');
+  const name = `nyx-bench-${randomBytes(3).toString('hex')}`;
+  await exec('ip', ['netns', 'add', name]);
+  const remove = async (): Promise<void> => {
+    await exec('ip', ['netns', 'del', name]).catch(() => undefined);
+  };
+  try {
+    await exec('ip', ['netns', 'exec', name, 'nft', 'list', 'ruleset']);
+  } catch (err) {
+    await remove();
+    throw new Error(`--nftables: nft does not run in a network namespace here: ${(err as Error).message.split('\n')[0]}`);
+  }
+  return { name, remove };
+}
 
 function alert(ns: string, ip: string): AlertDocument {
   const at = new Date().toISOString();
@@ -59,17 +84,33 @@ export async function run(args: string[]): Promise<object> {
   const throughputAlerts = arg(args, 'actions', 300);
   const concurrency = arg(args, 'concurrency', 8);
   const registered = args.includes('--registered-block-ip');
+  const nftables = args.includes('--nftables');
+  if (registered && nftables) throw new Error('--registered-block-ip and --nftables are exclusive');
   const client = new Client({ node: process.env.ELASTICSEARCH_URL!, requestTimeout: 60_000 });
   const loaded = loadConfig();
 
   let appliedAt = new Map<string, number>();
-  if (registered) {
+  let failedApplies = 0;
+  // Same driver, with the moment its apply returned noted (a failed apply is counted, not timed).
+  const timed = (real: ActionDriver<unknown>): ActionDriver<unknown> => ({
+    ...real,
+    type: 'block_ip',
+    apply: async (ctx, p) => {
+      const o = await real.apply(ctx, p);
+      if (o.ok) appliedAt.set(String((p as { ip: string }).ip), performance.now());
+      else failedApplies++;
+      return o;
+    },
+  });
+  let netns: { name: string; remove(): Promise<void> } | undefined;
+  if (nftables) {
+    netns = await benchNetns();
+    registerActionDriver(timed(createBlockIpDriver([createNftablesDriver({ netns: netns.name, table: 'nyx_bench' })]) as ActionDriver<unknown>));
+  } else if (registered) {
     registerBuiltinDrivers(loaded.config.response);
     const real = actionDriver('block_ip');
     if (!real) throw new Error('no block_ip driver registered');
-    // Same driver, with the moment its apply returned noted.
-    const timed: ActionDriver<unknown> = { ...real, type: 'block_ip', apply: async (ctx, p) => { const o = await real.apply(ctx, p); appliedAt.set(String((p as { ip: string }).ip), performance.now()); return o; } };
-    registerActionDriver(timed);
+    registerActionDriver(timed(real));
   } else {
     const blocked = new Set<string>();
     registerActionDriver<{ ip: string }>({
@@ -85,7 +126,7 @@ export async function run(args: string[]): Promise<object> {
       status: async (_c, p) => ({ active: blocked.has(p.ip), detail: '' }),
     });
   }
-  const blockDriver = registered ? 'registered (nyx.yml response.drivers)' : 'in-memory';
+  const blockDriver = nftables ? `nftables (real nft in netns ${netns!.name})` : registered ? 'registered (nyx.yml response.drivers)' : 'in-memory';
   const namespaces: string[] = [];
   const config = responseSchema.parse({
     guardrails: {
@@ -119,11 +160,12 @@ export async function run(args: string[]): Promise<object> {
     latencies.sort((a, b) => a - b);
 
     // 2. throughput, guardrails on vs off (same alerts shape, fresh namespaces)
-    const throughput = async (guardrailsOff: boolean): Promise<number> => {
+    // Each run blocks addresses of its own, so a real firewall never sees a re-block (a TTL renewal) of the other run's.
+    const throughput = async (guardrailsOff: boolean, base: number): Promise<number> => {
       const ns = `bench_${randomBytes(4).toString('hex')}`;
       namespaces.push(ns);
       const e = mkEngine(ns, guardrailsOff);
-      const alerts = Array.from({ length: throughputAlerts }, (_, i) => alert(ns, `198.19.${Math.floor(i / 250)}.${(i % 250) + 1}`));
+      const alerts = Array.from({ length: throughputAlerts }, (_, i) => alert(ns, `198.19.${base + Math.floor(i / 250)}.${(i % 250) + 1}`));
       const t0 = performance.now();
       let next = 0;
       await Promise.all(
@@ -138,8 +180,9 @@ export async function run(args: string[]): Promise<object> {
       process.stderr.write(`# ${throughputAlerts} actions with guardrails ${guardrailsOff ? 'off' : 'on'}: ${seconds.toFixed(2)}s\n`);
       return throughputAlerts / seconds;
     };
-    const off = await throughput(true);
-    const on = await throughput(false);
+    if (throughputAlerts > 250 * 100) throw new Error('--actions: at most 25000');
+    const off = await throughput(true, 0);
+    const on = await throughput(false, 100);
 
     const result = {
       bench: 'response',
@@ -149,11 +192,13 @@ export async function run(args: string[]): Promise<object> {
       poll_wait_not_included_ms: `0..${loaded.config.response.poll_interval_ms} (response.poll_interval_ms)`,
       actions_per_second: { guardrails_on: round(on), guardrails_off: round(off), on_vs_off: round(on / off) },
       concurrency,
+      failed_applies: failedApplies,
     };
     console.error(`alert → first action applied (${blockDriver} block_ip): p50 ${result.alert_to_first_action_ms.p50} ms, p95 ${result.alert_to_first_action_ms.p95} ms, p99 ${result.alert_to_first_action_ms.p99} ms`);
     console.error(`actions/s: guardrails on ${result.actions_per_second.guardrails_on}, off ${result.actions_per_second.guardrails_off} (on/off ${result.actions_per_second.on_vs_off})`);
     return result;
   } finally {
+    await netns?.remove();
     const indices = namespaces.flatMap((ns) => [alertIndex(ns), actionsIndex(ns), auditIndex(ns)]);
     await client.indices.delete({ index: indices, ignore_unavailable: true, allow_no_indices: true }).catch(() => undefined);
     await client.close();
