@@ -110,6 +110,8 @@ export function createNftablesDriver(input: Partial<NftablesSettings> = {}, opti
     return state;
   }
 
+  /** Set once the table, sets and drop rules are known to exist in this process. */
+  let tableReady = false;
   // Setup is check-then-add: concurrent applies in this process take turns so no drop rule is added twice.
   let setupQueue: Promise<unknown> = Promise.resolve();
   function ensureTable(ctx: DriverContext, calls: ActionCall[]): Promise<TableState> {
@@ -207,18 +209,34 @@ export function createNftablesDriver(input: Partial<NftablesSettings> = {}, opti
         expiry_managed_by: 'firewall',
       };
       try {
-        await ensureTable(ctx, calls);
-        const existing = await findElement(ctx, calls, settings.netns, settings.table, set, ip.address);
         const add = elementArgs('add', settings.table, set, ip.address, params.ttl_seconds);
-        let result: CommandResult;
-        if (existing.present) {
+        const block = async (): Promise<{ result: CommandResult; renewed: boolean }> => {
+          const existing = await findElement(ctx, calls, settings.netns, settings.table, set, ip.address);
+          if (!existing.present) return { result: await nft(ctx, calls, settings.netns, add), renewed: false };
           // Re-applying renews the TTL: delete and re-add in one transaction, so there is no unblocked gap.
-          result = await nft(ctx, calls, settings.netns, [...elementArgs('delete', settings.table, set, ip.address), ';', ...add]);
+          let result = await nft(ctx, calls, settings.netns, [...elementArgs('delete', settings.table, set, ip.address), ';', ...add]);
           // The old element may have expired between listing and delete: a plain add then does it.
           if (result.code !== 0) result = await nft(ctx, calls, settings.netns, add);
-        } else {
-          result = await nft(ctx, calls, settings.netns, add);
+          return { result, renewed: true };
+        };
+        // The table is checked once per process, not before every block (each check is another nft process);
+        // if it vanished since (someone flushed the ruleset), the block fails, the table is rebuilt and the block retried.
+        let outcome: { result: CommandResult; renewed: boolean } | undefined;
+        if (tableReady) {
+          try {
+            outcome = await block();
+          } catch {
+            outcome = undefined;
+          }
+          if (!outcome || outcome.result.code !== 0) tableReady = false;
         }
+        if (!tableReady) {
+          await ensureTable(ctx, calls);
+          tableReady = true;
+          outcome = await block();
+        }
+        const { result, renewed } = outcome!;
+        const existing = { present: renewed };
         if (result.code !== 0) return failedOutcome(calls, `nftables: could not block ${ip.address}`, clip(result.stderr.trim(), 300));
         return {
           ok: true,
