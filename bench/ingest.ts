@@ -75,7 +75,11 @@ export async function run(args: string[]): Promise<object> {
   const nsRaw = `bench_raw_${stamp}`;
 
   const serveEnv = { ...env, PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NYX__SERVE__RATE_LIMIT__REQUESTS_PER_SECOND: '100000', NYX__SERVE__RATE_LIMIT__BURST: '100000' };
-  const server = spawn(process.execPath, [NYX, 'serve', '--port', '0'], { env: serveEnv, stdio: ['ignore', 'pipe', 'inherit'] });
+  // --profile <dir>: the server writes a V8 CPU profile there when it stops (open it in Chrome DevTools).
+  const profileAt = args.indexOf('--profile');
+  const profileDir = profileAt >= 0 ? args[profileAt + 1] : undefined;
+  const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  const server = spawn(process.execPath, [...nodeArgs, NYX, 'serve', '--port', '0'], { env: serveEnv, stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     server.stdout.on('data', (d) => {
@@ -156,7 +160,9 @@ export async function run(args: string[]): Promise<object> {
       raw_bulk_latency: latency(rawTimes.latencies),
     };
   } finally {
+    const exited = new Promise((resolve) => (server.exitCode !== null ? resolve(undefined) : server.once('exit', resolve)));
     server.kill('SIGTERM');
+    await exited;
     for (const ds of [`logs-endpoint-${nsApi}`, `logs-endpoint-${nsRaw}`]) await ctx.client.indices.deleteDataStream({ name: ds }).catch(() => undefined);
     await ctx.client.close();
   }

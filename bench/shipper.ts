@@ -30,12 +30,50 @@ function peakRssMb(pid: number): number {
   return m ? Math.round(Number(m[1]) / 1024) : NaN;
 }
 
-function rsyslogAvailable(): { ok: boolean; why: string } {
+function rsyslogAvailable(): { ok: true; es: URL } | { ok: false; why: string } {
   const pkg = spawnSync('dpkg-query', ['-W', '-f=${Status}', 'rsyslog-elasticsearch']);
   if (pkg.status !== 0 || !/install ok installed/.test(pkg.stdout.toString())) {
     return { ok: false, why: 'Debian packages rsyslog + rsyslog-elasticsearch are not installed on this machine (apt-get install rsyslog rsyslog-elasticsearch)' };
   }
-  return { ok: false, why: 'rsyslog comparison needs a running Elasticsearch node for both shippers; run with ELASTICSEARCH_URL set' };
+  if (!process.env.ELASTICSEARCH_URL) return { ok: false, why: 'rsyslog comparison ships to a real Elasticsearch node; run with ELASTICSEARCH_URL set' };
+  return { ok: true, es: new URL(process.env.ELASTICSEARCH_URL) };
+}
+
+/**
+ * rsyslogd as its own instance (own config, work dir and pid file; no imuxsock, so the host's logging is
+ * untouched): imfile tails the same file, omelasticsearch bulk-writes each line to `index`.
+ */
+function startRsyslog(dir: string, log: string, es: URL, index: string): ReturnType<typeof spawn> {
+  const work = join(dir, 'rsyslog');
+  mkdirSync(work);
+  const conf = join(work, 'rsyslog.conf');
+  writeFileSync(
+    conf,
+    `global(workDirectory="${work}")
+module(load="imfile")
+module(load="omelasticsearch")
+template(name="nyxjson" type="list" option.jsonf="on") {
+  property(outname="@timestamp" name="timegenerated" dateFormat="rfc3339" format="jsonf")
+  property(outname="message" name="msg" format="jsonf")
+}
+input(type="imfile" File="${log}" Tag="bench" ruleset="es")
+ruleset(name="es") {
+  action(type="omelasticsearch" server="${es.hostname}" serverport="${es.port || (es.protocol === 'https:' ? 443 : 9200)}" usehttps="${es.protocol === 'https:' ? 'on' : 'off'}"
+         template="nyxjson" searchIndex="${index}" esVersion.major="9" bulkmode="on" maxbytes="10m"
+         queue.type="linkedlist" queue.size="500000" queue.dequeuebatchsize="1000" action.resumeretrycount="-1"
+         errorfile="${join(work, 'es-errors.json')}")
+}
+`,
+  );
+  return spawn('rsyslogd', ['-n', '-f', conf, '-i', join(work, 'rsyslogd.pid')], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+async function esCount(es: URL, index: string): Promise<number> {
+  const base = es.origin;
+  await fetch(`${base}/${index}/_refresh`, { method: 'POST' }).catch(() => undefined);
+  const res = await fetch(`${base}/${index}/_count`).catch(() => undefined);
+  if (!res?.ok) return 0;
+  return ((await res.json()) as { count: number }).count;
 }
 
 export async function run(args: string[]): Promise<object> {
@@ -57,6 +95,9 @@ export async function run(args: string[]): Promise<object> {
   }
   const child = spawn(process.execPath, [entry, 'ship', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
   const pid = child.pid as number;
+  const rsyslog = rsyslogAvailable();
+  const rsIndex = `nyx-bench-rsyslog-${Date.now()}`;
+  const rs = rsyslog.ok ? startRsyslog(dir, log, rsyslog.es, rsIndex) : undefined;
   let written = 0;
   const line = (n: number): string => `Jan 31 12:00:00 bench sshd[4242]: Failed password for invalid user admin from 203.0.113.${n % 250} port ${40000 + (n % 20000)} ssh2 seq=${n}\n`;
   try {
@@ -68,6 +109,7 @@ export async function run(args: string[]): Promise<object> {
     }
     process.stderr.write(`# shipper: writing ${rate} lines/s for ${seconds}s\n`);
     const startTicks = cpuTicks(pid);
+    const rsStartTicks = rs?.pid ? cpuTicks(rs.pid) : 0;
     const start = Date.now();
     const tickMs = 100;
     for (let t = 0; Date.now() - start < seconds * 1000; t++) {
@@ -81,13 +123,35 @@ export async function run(args: string[]): Promise<object> {
     }
     const elapsed = (Date.now() - start) / 1000;
     const cpuPct = (((cpuTicks(pid) - startTicks) / CLOCK_TICKS) / elapsed) * 100;
+    const rsCpuPct = rs?.pid ? (((cpuTicks(rs.pid) - rsStartTicks) / CLOCK_TICKS) / elapsed) * 100 : NaN;
     const drainStart = Date.now();
     while (stub.stored.size < written && Date.now() - drainStart < 30_000) await sleep(100);
     const drainS = (Date.now() - drainStart) / 1000;
     const rss = peakRssMb(pid);
     const stored = new Set([...stub.stored.values()].map((e) => String(e.raw)));
     const lost = written - stored.size;
-    const rsyslog = rsyslogAvailable();
+    let rsResult: object | string = rsyslog.ok ? 'failed to start' : `skipped: ${rsyslog.why}`;
+    if (rs?.pid && rsyslog.ok) {
+      // rsyslog drains into Elasticsearch; wait (at most 30 s more) until every line is counted there.
+      const rsDrainStart = Date.now();
+      let count = await esCount(rsyslog.es, rsIndex);
+      while (count < written && Date.now() - rsDrainStart < 30_000) {
+        await sleep(500);
+        count = await esCount(rsyslog.es, rsIndex);
+      }
+      const rsDrainS = (Date.now() - rsDrainStart) / 1000;
+      const rsRss = peakRssMb(rs.pid);
+      rsResult = {
+        shipper: 'rsyslogd imfile + omelasticsearch (bulk) into the same Elasticsearch node',
+        lines_stored: count,
+        events_lost: Math.max(0, written - count),
+        duplicates: Math.max(0, count - written),
+        cpu_pct_of_one_core: Math.round(rsCpuPct * 10) / 10,
+        peak_rss_mb: rsRss,
+        drain_after_stop_s: Math.round(rsDrainS * 10) / 10,
+        throughput_lines_per_s: Math.round(count / (elapsed + rsDrainS)),
+      };
+    }
     return {
       benchmark: 'shipper',
       shipper: viaCli ? 'bin/nyx.js ship (tsx, full CLI)' : 'bundled nyx-ship.mjs (as in agent bundles)',
@@ -103,12 +167,17 @@ export async function run(args: string[]): Promise<object> {
       throughput_lines_per_s: Math.round(stored.size / (elapsed + drainS)),
       targets: { cpu_pct_lt: 5, rss_mb_lt: 150, events_lost: 0 },
       met: { cpu: cpuPct < 5, rss: rss < 150, lost: lost === 0 },
-      rsyslog: rsyslog.ok ? 'measured' : `skipped: ${rsyslog.why}`,
       server: 'local stub of POST /api/ingest (in-process, same machine)',
+      rsyslog: rsResult,
     };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+    if (rs) {
+      rs.kill('SIGTERM');
+      await new Promise((r) => (rs.exitCode !== null ? r(null) : rs.once('exit', r)));
+      if (rsyslog.ok) await fetch(`${rsyslog.es.origin}/${rsIndex}`, { method: 'DELETE' }).catch(() => undefined);
+    }
     await stub.close();
     rmSync(dir, { recursive: true, force: true });
   }

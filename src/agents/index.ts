@@ -8,3 +8,4 @@ export { AgentRegistry, AgentAuthError, parseTtl, AGENTS_INDEX, TOKENS_INDEX, ty
 export function createAgentRegistry(client: Client, config: NyxConfig): AgentRegistry {
   return new AgentRegistry(client, { authCacheMs: config.serve.auth_cache_ms, staleAfterMs: config.serve.agent_stale_after_seconds * 1000 });
 }
+export { AgentDownloads, DOWNLOADS_INDEX, type DownloadRecord } from './downloads.ts';

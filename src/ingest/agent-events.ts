@@ -24,6 +24,22 @@ export function eventId(agentId: string, event: AgentEvent): string {
 }
 
 /**
+ * `{ ...event without seq, agent }` in one copy instead of two; keys keep the order the spreads would give
+ * them (a body-supplied `agent` keeps its place and takes the server's value), so event.original is unchanged.
+ */
+function withoutSeq(event: AgentEvent, agent: Record<string, unknown>): Record<string, unknown> {
+  const doc: Record<string, unknown> = {};
+  for (const key in event) {
+    if (key === 'seq' || !Object.prototype.hasOwnProperty.call(event, key)) continue;
+    // As a spread would: "__proto__" stays a plain own key, never the prototype.
+    if (key === '__proto__') Object.defineProperty(doc, key, { value: event[key], enumerable: true, writable: true, configurable: true });
+    else doc[key] = event[key];
+  }
+  doc.agent = agent;
+  return doc;
+}
+
+/**
  * Which data stream an event belongs to and the document its source pipeline expects: agent categories and
  * Windows records go to `endpoint` as the agent sent them (the pipeline knows both shapes), a syslog line goes
  * to `syslog` in `message`, a Cowrie record to `cowrie` as the record itself (or its JSON line in `message`).
@@ -32,7 +48,6 @@ export function routeEvent(agent: AgentIdentity, event: AgentEvent): RouteResult
   const id = eventId(agent.agentId, event);
   // Which agent sent it is a fact the server knows; the body cannot claim another agent.
   const stamp = { agent: { id: agent.agentId, name: agent.hostname, type: 'nyx' } };
-  const { seq: _seq, ...fields } = event;
   switch (event.category) {
     case 'syslog':
       return { ok: true, source: 'syslog', id, doc: { message: typeof event.raw === 'string' ? event.raw : event.message, ...stamp } };
@@ -45,10 +60,10 @@ export function routeEvent(agent: AgentIdentity, event: AgentEvent): RouteResult
       return { ok: true, source: 'cowrie', id, doc: { ...(raw as Record<string, unknown>), ...stamp } };
     }
     case 'windows_event': {
-      const { raw, ...rest } = fields;
+      const { raw, seq: _seq, ...rest } = event;
       return { ok: true, source: 'endpoint', id, doc: { ...rest, Event: (raw as { Event: unknown }).Event, ...stamp } };
     }
     default:
-      return { ok: true, source: 'endpoint', id, doc: { ...fields, ...stamp } };
+      return { ok: true, source: 'endpoint', id, doc: withoutSeq(event, stamp.agent) };
   }
 }

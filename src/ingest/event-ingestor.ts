@@ -45,6 +45,11 @@ interface DeadLetter {
   original: string;
 }
 
+/** The event as the agent sent it, for a dead letter: its own text when it came as a line, else its JSON. */
+function originalText(item: IngestItem): string {
+  return 'parseError' in item ? item.text : item.text ?? JSON.stringify(item.value);
+}
+
 /** True for failures that say "not now" rather than "never": the event is retried, not dead-lettered. */
 function isRetryableStatus(status: number): boolean {
   return status === 429 || status >= 500;
@@ -78,35 +83,34 @@ export class EventIngestor {
   constructor(private readonly options: EventIngestorOptions) {}
 
   async ingest(agent: AgentIdentity, items: IngestItem[]): Promise<IngestOutcome> {
-    const { metrics } = this.options;
     const results: EventResult[] = new Array(items.length);
     const deadLetters: DeadLetter[] = [];
-    const bySource = new Map<Source, Array<SourceEvent & { index: number; original: () => string }>>();
-
-    items.forEach((item, index) => {
-      const original = () => ('parseError' in item ? item.text : item.text ?? JSON.stringify(item.value));
+    // Plain loops, no per-event closures: this runs for every event of every request.
+    const bySource = new Map<Source, Array<SourceEvent & { index: number }>>();
+    for (let index = 0; index < items.length; index++) {
+      const item = items[index]!;
       if ('parseError' in item) {
         results[index] = { index, status: 'rejected', field: '(event)', reason: item.parseError };
         deadLetters.push({ index, field: '(event)', reason: item.parseError, kind: 'validation', original: item.text });
-        return;
+        continue;
       }
       const checked = validateEvent(item.value);
       const routed = checked.ok ? routeEvent(agent, checked.event) : checked;
       if (!routed.ok) {
         results[index] = { index, status: 'rejected', field: routed.field, reason: routed.reason };
-        deadLetters.push({ index, field: routed.field, reason: routed.reason, kind: 'validation', original: original() });
-        return;
+        deadLetters.push({ index, field: routed.field, reason: routed.reason, kind: 'validation', original: originalText(item) });
+        continue;
       }
-      const group = bySource.get(routed.source) ?? [];
-      group.push({ doc: routed.doc, id: routed.id, index, original });
-      bySource.set(routed.source, group);
-    });
+      let group = bySource.get(routed.source);
+      if (!group) bySource.set(routed.source, (group = []));
+      group.push({ doc: routed.doc, id: routed.id, index });
+    }
 
     for (const [source, group] of bySource) {
       const report = await this.writeSource(agent, source, group);
-      group.forEach((event, n) => {
+      for (let n = 0; n < group.length; n++) {
         const outcome = report.outcomes[n];
-        const index = event.index;
+        const index = group[n]!.index;
         if (outcome === 'indexed') results[index] = { index, status: 'stored' };
         else if (outcome === 'duplicate' || outcome === 'dropped') results[index] = { index, status: outcome };
         else {
@@ -115,24 +119,33 @@ export class EventIngestor {
           if (rejection && isRetryableStatus(rejection.status)) results[index] = { index, status: 'retry', reason };
           else {
             results[index] = { index, status: 'rejected', field: '(document)', reason };
-            deadLetters.push({ index, field: '(document)', reason, kind: 'indexing', original: event.original() });
+            deadLetters.push({ index, field: '(document)', reason, kind: 'indexing', original: originalText(items[index]!) });
           }
         }
-      });
+      }
     }
 
     await this.writeDeadLetters(agent, deadLetters);
-    for (const r of results) metrics.events.inc({ namespace: agent.namespace, outcome: r.status });
-    metrics.events.inc({ namespace: agent.namespace, outcome: 'dead_lettered' }, deadLetters.length);
+    this.count(agent.namespace, results, deadLetters.length);
     return { results, retry: results.some((r) => r.status === 'retry') };
+  }
+
+  /** Metrics per outcome, not per event: one label lookup for each outcome the batch had. */
+  private count(namespace: string, results: EventResult[], deadLettered: number): void {
+    const tally = new Map<EventResult['status'], number>();
+    for (const r of results) tally.set(r.status, (tally.get(r.status) ?? 0) + 1);
+    for (const [outcome, n] of tally) this.options.metrics.events.inc({ namespace, outcome }, n);
+    this.options.metrics.events.inc({ namespace, outcome: 'dead_lettered' }, deadLettered);
   }
 
   private async writeSource(agent: AgentIdentity, source: Source, events: SourceEvent[]): Promise<WriteReport> {
     const { client, pipelines, hooks, metrics } = this.options;
     const prepared = prepareSourceEvents(pipelines, { source, namespace: agent.namespace, events });
     const ctx = { namespace: agent.namespace, source, dataStream: prepared.dataStream, agentId: agent.agentId, normalised: !pipelines.runsInCluster(source) };
-    const docs = prepared.docs.map((d) => d.doc);
-    for (const hook of await hooks.run('onEvents', docs, { ...ctx, ids: prepared.docs.map((d) => d.id) })) metrics.hookFailures.inc({ hook });
+    if (hooks.has('onEvents')) {
+      const docs = prepared.docs.map((d) => d.doc);
+      for (const hook of await hooks.run('onEvents', docs, { ...ctx, ids: prepared.docs.map((d) => d.id) })) metrics.hookFailures.inc({ hook });
+    }
     const started = performance.now();
     let report: WriteReport;
     try {
@@ -142,8 +155,10 @@ export class EventIngestor {
     } finally {
       metrics.bulkLatency.observe((performance.now() - started) / 1000);
     }
-    const stored = prepared.docs.filter((d) => report.outcomes[d.index] === 'indexed');
-    for (const hook of await hooks.run('onStored', stored.map((d) => d.doc), { ...ctx, ids: stored.map((d) => d.id) })) metrics.hookFailures.inc({ hook });
+    if (hooks.has('onStored')) {
+      const stored = prepared.docs.filter((d) => report.outcomes[d.index] === 'indexed');
+      for (const hook of await hooks.run('onStored', stored.map((d) => d.doc), { ...ctx, ids: stored.map((d) => d.id) })) metrics.hookFailures.inc({ hook });
+    }
     return report;
   }
 

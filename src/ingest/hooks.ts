@@ -41,6 +41,12 @@ export class IngestHooks {
     };
   }
 
+  /** True when some registered hook implements `phase` (the ingest path skips building its input otherwise). */
+  has(phase: 'onEvents' | 'onStored'): boolean {
+    for (const hook of this.hooks) if (hook[phase]) return true;
+    return false;
+  }
+
   get size(): number {
     return this.hooks.length;
   }

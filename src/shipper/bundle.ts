@@ -8,12 +8,25 @@ import { nssmCommands, systemdUnit } from './install.ts';
 
 export type BundlePlatform = 'linux' | 'windows';
 
-export interface BundleOptions {
+export interface BundleContent {
   platform: BundlePlatform;
   namespace: string;
   server: string;
+  /** The enrollment token embedded in the bundle (a secret: never logged). */
   token: string;
+}
+
+export interface BundleOptions extends BundleContent {
   out: string;
+}
+
+export interface BundleArchive {
+  /** The conventional file name, e.g. nyx-agent-linux-acme.tar.gz. */
+  filename: string;
+  contentType: string;
+  data: Buffer;
+  sha256: string;
+  files: string[];
 }
 
 export interface BundleResult {
@@ -23,7 +36,22 @@ export interface BundleResult {
   files: string[];
 }
 
+export function bundleFilename(platform: BundlePlatform, namespace: string): string {
+  return `nyx-agent-${platform}-${namespace}.${platform === 'linux' ? 'tar.gz' : 'zip'}`;
+}
+
 const ENTRY = fileURLToPath(new URL('./standalone.ts', import.meta.url));
+
+let cachedShipper: Promise<Buffer> | undefined;
+
+/** The shipper script, built once per process (a server serving many downloads pays esbuild once). */
+export function shipperScript(): Promise<Buffer> {
+  cachedShipper ??= buildShipperScript().catch((err: unknown) => {
+    cachedShipper = undefined;
+    throw err;
+  });
+  return cachedShipper;
+}
 
 /** The shipper as one self-contained ESM file (Node ≥ 20 is all it needs), built with esbuild. */
 export async function buildShipperScript(): Promise<Buffer> {
@@ -51,7 +79,7 @@ export async function buildShipperScript(): Promise<Buffer> {
   return Buffer.from(file.contents);
 }
 
-function linuxConfig(o: BundleOptions): string {
+function linuxConfig(o: BundleContent): string {
   return `# Nyx shipper (tenant: ${o.namespace}). Edit inputs as needed; see README-quickstart.txt.\n${toYaml({
     server: o.server,
     enrollment_token_file: 'enrollment.token',
@@ -68,7 +96,7 @@ function linuxConfig(o: BundleOptions): string {
   })}`;
 }
 
-function windowsConfig(o: BundleOptions): string {
+function windowsConfig(o: BundleContent): string {
   return `# Nyx shipper (tenant: ${o.namespace}). Edit inputs as needed; see README-quickstart.txt.\n${toYaml({
     server: o.server,
     enrollment_token_file: 'enrollment.token',
@@ -119,7 +147,7 @@ Write-Host 'Nyx shipper installed as service NyxShip.'
 `;
 }
 
-function readme(o: BundleOptions): string {
+function readme(o: BundleContent): string {
   const linux = o.platform === 'linux';
   return `Nyx endpoint shipper - quick start (tenant: ${o.namespace})
 =====================================================
@@ -144,9 +172,9 @@ dropped and counted (see "dropped" in the status).
 `;
 }
 
-/** Builds the bundle archive, writes it to o.out, and returns its SHA-256. */
-export async function buildAgentBundle(o: BundleOptions, shipper?: Buffer): Promise<BundleResult> {
-  const script = shipper ?? (await buildShipperScript());
+/** Builds the bundle archive in memory (what `GET /agents/downloads/bundle/<platform>` serves). */
+export async function assembleAgentBundle(o: BundleContent, shipper?: Buffer): Promise<BundleArchive> {
+  const script = shipper ?? (await shipperScript());
   const linux = o.platform === 'linux';
   const entries: ArchiveEntry[] = [
     { name: 'nyx-ship/nyx-ship.mjs', data: script, mode: 0o755 },
@@ -158,7 +186,50 @@ export async function buildAgentBundle(o: BundleOptions, shipper?: Buffer): Prom
     { name: 'nyx-ship/README-quickstart.txt', data: Buffer.from(linux ? readme(o) : readme(o).replace(/\n/g, '\r\n')), mode: 0o644 },
   ];
   if (linux) entries.push({ name: 'nyx-ship/nyx-ship.service.example', data: Buffer.from(systemdUnit({ node: '/usr/bin/node', script: '/opt/nyx-ship/nyx-ship.mjs', config: '/etc/nyx-ship/config.yml' })), mode: 0o644 });
-  const archive = linux ? tarGz(entries) : zip(entries);
-  writeFileSync(o.out, archive);
-  return { path: o.out, sha256: createHash('sha256').update(archive).digest('hex'), bytes: archive.length, files: entries.map((e) => e.name) };
+  const data = linux ? tarGz(entries) : zip(entries);
+  return {
+    filename: bundleFilename(o.platform, o.namespace),
+    contentType: linux ? 'application/gzip' : 'application/zip',
+    data,
+    sha256: createHash('sha256').update(data).digest('hex'),
+    files: entries.map((e) => e.name),
+  };
+}
+
+/** Builds the bundle archive, writes it to o.out (mode 0600: it holds a live token), and returns its SHA-256. */
+export async function buildAgentBundle(o: BundleOptions, shipper?: Buffer): Promise<BundleResult> {
+  const archive = await assembleAgentBundle(o, shipper);
+  writeFileSync(o.out, archive.data, { mode: 0o600 });
+  return { path: o.out, sha256: archive.sha256, bytes: archive.data.length, files: archive.files };
+}
+
+/** What makes an enrollment token: AgentRegistry.createToken, seen through the little the bundle needs. */
+export interface EnrollmentTokenIssuer {
+  createToken(input: { namespace: string; ttlMs: number; description?: string }): Promise<{ token: string; record: { token_id: string; expires_at: string } }>;
+}
+
+/** A bundle's enrollment token lives 24 h: the README tells the operator to install within that time. */
+export const BUNDLE_TOKEN_TTL_MS = 24 * 3_600_000;
+
+export interface IssuedBundle extends BundleArchive {
+  /** The id of the token created for this bundle (undefined when the caller supplied one). */
+  tokenId?: string;
+  tokenExpiresAt?: string;
+}
+
+/**
+ * A bundle with a fresh 24 h enrollment token (or the given one): what `nyx agent bundle` writes and
+ * `GET /agents/downloads/bundle/<platform>` serves, built by the same code.
+ */
+export async function issueAgentBundle(
+  tokens: EnrollmentTokenIssuer | undefined,
+  input: { platform: BundlePlatform; namespace: string; server: string; token?: string; description?: string },
+): Promise<IssuedBundle> {
+  if (input.token) return assembleAgentBundle({ platform: input.platform, namespace: input.namespace, server: input.server, token: input.token });
+  if (!tokens) throw new NyxError('no enrollment token and no way to create one');
+  // The shipper is built first: a failing build then leaves no unused token behind.
+  const script = await shipperScript();
+  const created = await tokens.createToken({ namespace: input.namespace, ttlMs: BUNDLE_TOKEN_TTL_MS, description: input.description ?? `agent bundle (${input.platform})` });
+  const archive = await assembleAgentBundle({ platform: input.platform, namespace: input.namespace, server: input.server, token: created.token }, script);
+  return { ...archive, tokenId: created.record.token_id, tokenExpiresAt: created.record.expires_at };
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createAgentRegistry, parseTtl } from '../../agents/index.ts';
+import { AgentDownloads, createAgentRegistry, parseTtl } from '../../agents/index.ts';
 import { NyxError } from '../../errors.ts';
 import { commandElastic, progress } from '../context.ts';
 
@@ -35,6 +35,25 @@ export function registerAgentsCommands(program: Command): void {
       const { loaded, ctx } = await commandElastic(cmd);
       if (!(await createAgentRegistry(ctx.client, loaded.config).revokeAgent(agentId))) throw new NyxError(`no agent ${agentId}`);
       console.log(`revoked agent ${agentId}`);
+    });
+
+  agents
+    .command('downloads')
+    .description('agent bundle downloads (newest first): when, operator, client IP, platform, namespace, token id, file SHA-256')
+    .option('--namespace <tenant>', 'only this tenant\'s downloads')
+    .option('--json', 'print one JSON array')
+    .action(async (opts: { namespace?: string; json?: boolean }, cmd: Command) => {
+      if (opts.namespace !== undefined && !/^[a-z0-9_]{1,100}$/.test(opts.namespace)) throw new NyxError('--namespace: expected lowercase letters, digits and _');
+      const { ctx } = await commandElastic(cmd);
+      const list = await new AgentDownloads(ctx.client).list(opts.namespace ? { namespace: opts.namespace } : {});
+      if (opts.json) return console.log(JSON.stringify(list));
+      if (list.length === 0) return console.log('no agent downloads recorded');
+      console.log(
+        table([
+          ['WHEN', 'OPERATOR', 'CLIENT IP', 'PLATFORM', 'NAMESPACE', 'TOKEN', 'FILE', 'SHA-256'],
+          ...list.map((d) => [d['@timestamp'], d.operator.name ?? d.operator.credential, d.client.ip, d.platform, d.namespace, d.token_id, d.file.name, d.file.sha256]),
+        ]),
+      );
     });
 
   const token = agents.command('token').description('enrollment tokens: one tenant (namespace) each, expiring');

@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { LoadedConfig } from '../../config/index.ts';
 import type { ElasticContext } from '../../elastic/connect.ts';
 import type { NyxService, RunningService } from '../../services/index.ts';
-import { createAgentRegistry } from '../../agents/index.ts';
+import { AgentDownloads, createAgentRegistry } from '../../agents/index.ts';
+import { issueAgentBundle } from '../../shipper/bundle.ts';
 import { SourcePipelines } from '../source-pipelines.ts';
 import { EventIngestor } from '../event-ingestor.ts';
 import { ingestHooks } from '../hooks.ts';
@@ -20,13 +21,29 @@ export async function startIngestApi(ctx: ElasticContext, loaded: LoadedConfig, 
   const settings = { ...config.serve, ...(listen.host ? { host: listen.host } : {}), ...(listen.port !== undefined ? { port: listen.port } : {}) };
   const metrics = new IngestMetrics();
   const ingestor = new EventIngestor({ client: ctx.client, pipelines: SourcePipelines.create(config, ctx.caps), hooks: ingestHooks, metrics });
+  const registry = createAgentRegistry(ctx.client, config);
+  const downloads = new AgentDownloads(ctx.client);
   const app = await buildIngestApi({
     settings,
     client: ctx.client,
-    registry: createAgentRegistry(ctx.client, config),
+    registry,
     ingestor,
     metrics,
-    bundles: secrets.operatorToken ? { operatorToken: secrets.operatorToken } : {},
+    bundles: secrets.operatorToken
+      ? {
+          operatorToken: secrets.operatorToken,
+          // The same bundle as `nyx agent bundle`, with a fresh 24 h token made for this download.
+          builder: {
+            async build({ platform, namespace, server, operator }) {
+              const bundle = await issueAgentBundle(registry, { platform, namespace, server, description: `agent bundle (${platform}) downloaded by ${operator}` });
+              if (!bundle.tokenId || !bundle.tokenExpiresAt) throw new Error('the bundle carries no fresh token');
+              return { ...bundle, tokenId: bundle.tokenId, tokenExpiresAt: bundle.tokenExpiresAt };
+            },
+            revokeToken: (tokenId) => registry.revokeToken(tokenId),
+          },
+          audit: downloads,
+        }
+      : {},
   });
   await app.listen({ host: settings.host, port: settings.port });
   const address = app.server.address();
