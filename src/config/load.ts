@@ -113,7 +113,8 @@ function applyEnv(target: Record<string, unknown>, env: NodeJS.ProcessEnv): Reco
   return target;
 }
 
-function readSecret(env: NodeJS.ProcessEnv, name: string): string | undefined {
+/** A secret from env NAME, or from the file NAME_FILE names; never from config files. Errors name the variable, never the content. */
+export function readEnvSecret(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const direct = env[name];
   if (direct) return direct;
   const file = env[`${name}_FILE`];
@@ -128,11 +129,11 @@ function readSecret(env: NodeJS.ProcessEnv, name: string): string | undefined {
 
 function readSecrets(env: NodeJS.ProcessEnv): Secrets {
   const secrets: Secrets = {};
-  const apiKey = readSecret(env, 'ELASTICSEARCH_API_KEY');
-  const password = readSecret(env, 'ELASTICSEARCH_PASSWORD');
+  const apiKey = readEnvSecret(env, 'ELASTICSEARCH_API_KEY');
+  const password = readEnvSecret(env, 'ELASTICSEARCH_PASSWORD');
   if (apiKey) secrets.elasticsearchApiKey = apiKey;
   if (password) secrets.elasticsearchPassword = password;
-  const operatorToken = readSecret(env, 'NYX_OPERATOR_TOKEN');
+  const operatorToken = readEnvSecret(env, 'NYX_OPERATOR_TOKEN');
   if (operatorToken) secrets.operatorToken = operatorToken;
   return secrets;
 }

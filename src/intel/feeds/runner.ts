@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readEnvSecret } from '../../config/index.ts';
 import { hostname } from 'node:os';
 import type { Client } from '@elastic/elasticsearch';
 import { z } from 'zod';
@@ -81,12 +81,10 @@ export async function readFeedState(client: Client, namespace: string, feed: str
   return new StateStore(client).get(feedStateKey(namespace, feed), feedStateSchema);
 }
 
+/** The one secret reader (env or NAME_FILE), its failure reported as this feed's missing secret. */
 function readSecret(env: NodeJS.ProcessEnv, name: string): string | undefined {
-  if (env[name]) return env[name];
-  const file = env[`${name}_FILE`];
-  if (!file) return undefined;
   try {
-    return readFileSync(file, 'utf8').trim();
+    return readEnvSecret(env, name);
   } catch {
     throw new FeedError('missing_secret', `${name}_FILE: cannot read the file it names`);
   }

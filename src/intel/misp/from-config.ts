@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readEnvSecret } from '../../config/index.ts';
 import type { NyxConfig } from '../../config/index.ts';
 import { loadFeedDefinitions } from '../feeds/definitions.ts';
 import { MispClient } from './client.ts';
@@ -11,14 +11,11 @@ import { MispClient } from './client.ts';
 export function mispClientFromConfig(config: NyxConfig, env: NodeJS.ProcessEnv = process.env, feedName?: string): MispClient | undefined {
   const feed = loadFeedDefinitions(config.intel.feeds_dir).find((f) => f.kind === 'misp' && (feedName ? f.name === feedName : f.enabled));
   if (!feed?.auth) return undefined;
-  let key = env[feed.auth.env];
-  const file = env[`${feed.auth.env}_FILE`];
-  if (!key && file) {
-    try {
-      key = readFileSync(file, 'utf8').trim();
-    } catch {
-      return undefined;
-    }
+  let key: string | undefined;
+  try {
+    key = readEnvSecret(env, feed.auth.env);
+  } catch {
+    return undefined;
   }
   if (!key) return undefined;
   return new MispClient({ url: feed.url, apiKey: key, timeoutMs: feed.limits.timeout_ms, retries: feed.limits.retries, maxRetryAfterS: feed.limits.max_retry_after_s, authEnv: feed.auth.env });

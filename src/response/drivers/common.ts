@@ -139,18 +139,7 @@ export function parseUndo<S extends z.ZodType>(schema: S, undo: Record<string, u
 
 // ---------------------------------------------------------------- secrets and errors
 
-/** A secret from env NAME, or from the file NAME_FILE names; never from config files. */
-export function readEnvSecret(env: NodeJS.ProcessEnv, name: string): string | undefined {
-  const direct = env[name];
-  if (direct) return direct;
-  const file = env[`${name}_FILE`];
-  if (!file) return undefined;
-  try {
-    return readFileSync(file, 'utf8').trim();
-  } catch {
-    throw new NyxError(`${name}_FILE: cannot read the file ${file}`);
-  }
-}
+export { readEnvSecret } from '../../config/load.ts';
 
 export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
