@@ -42,6 +42,26 @@ export function bundleFilename(platform: BundlePlatform, namespace: string): str
 
 const ENTRY = fileURLToPath(new URL('./standalone.ts', import.meta.url));
 
+/**
+ * Direct mode (output.elasticsearch) runs the ingest API's own code in the shipper: the source pipelines
+ * are YAML assets read from the Nyx checkout, and with the Elasticsearch client they would weigh the
+ * bundle down. The standalone shipper therefore leaves them out and says so; `nyx ship` has direct mode.
+ */
+const DIRECT_OUTPUT_STUB = `export class DirectElasticsearchOutput {
+  constructor() {
+    throw new Error('output.elasticsearch (direct mode) is not in the standalone nyx-ship.mjs: run "nyx ship" from a Nyx installation, or ship to "nyx serve" with server:');
+  }
+}
+`;
+
+const leaveOutDirectOutput: import('esbuild').Plugin = {
+  name: 'nyx-leave-out-direct-output',
+  setup(build) {
+    build.onResolve({ filter: /[/\\]direct-output\.ts$|^\.\/direct-output\.ts$/ }, (a) => ({ path: a.path, namespace: 'nyx-direct-stub' }));
+    build.onLoad({ filter: /.*/, namespace: 'nyx-direct-stub' }, () => ({ contents: DIRECT_OUTPUT_STUB, loader: 'js' }));
+  },
+};
+
 let cachedShipper: Promise<Buffer> | undefined;
 
 /** The shipper script, built once per process (a server serving many downloads pays esbuild once). */
@@ -73,6 +93,7 @@ export async function buildShipperScript(): Promise<Buffer> {
     // CommonJS dependencies call require() for Node built-ins; give the ESM bundle one.
     banner: { js: "#!/usr/bin/env node\nimport { createRequire as __nyxCreateRequire } from 'node:module'; const require = __nyxCreateRequire(import.meta.url);" },
     logLevel: 'silent',
+    plugins: [leaveOutDirectOutput],
   });
   const file = result.outputFiles[0];
   if (!file) throw new NyxError('building the shipper produced no output');

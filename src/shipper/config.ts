@@ -70,10 +70,51 @@ export const inputSchema = z.discriminatedUnion('type', [
   windowsInputSchema,
 ]);
 
+/** A URL that carries no credentials: secrets never sit in the YAML, not even inside a URL. */
+const credentialFreeUrl = (message: string) =>
+  z.url({ message }).refine((u) => {
+    const parsed = new URL(u);
+    return !parsed.username && !parsed.password;
+  }, 'must not carry credentials (user:password@); the API key comes from api_key_env or api_key_file');
+
+/**
+ * Direct mode: the shipper validates, routes and normalises events itself (the ingest API's own code)
+ * and writes them into `logs-<source>-<namespace>` with an Elasticsearch API key.
+ */
+const elasticsearchOutputSchema = z
+  .object({
+    url: credentialFreeUrl('expected the Elasticsearch URL, such as https://es.example.org:9200'),
+    /** Name of the environment variable holding the API key (the encoded `id:api_key` form). */
+    api_key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name').optional(),
+    /** A file holding the API key (mode 0600). */
+    api_key_file: z.string().min(1).optional(),
+    /** Refused with a clear reason: secrets never go in the YAML. */
+    api_key: z.never({ message: 'secrets never go in the YAML: name an env var (api_key_env) or a file (api_key_file)' }).optional(),
+    /** The tenant: events land in logs-<source>-<namespace>. */
+    namespace: z.string().regex(/^[a-z0-9_]{1,100}$/, 'expected lowercase letters, digits and _ (a data-stream namespace)'),
+    ca_file: z.string().min(1).optional(),
+    /** Timezone of log lines that carry none (classic syslog). */
+    timezone: z.string().min(1).default('UTC'),
+    /**
+     * auto: read the cluster's ingest processors once and run here only the source pipelines it cannot
+     * run (exactly what `nyx stack` decided when it set the data streams' default pipelines);
+     * local: always run them here (for an API key without the `monitor` privilege, on a cluster whose
+     * data streams have no default pipeline).
+     */
+    pipelines: z.enum(['auto', 'local']).default('auto'),
+  })
+  .strict()
+  .superRefine((o, ctx) => {
+    if (!o.api_key_env === !o.api_key_file) {
+      ctx.addIssue({ code: 'custom', path: ['api_key_env'], message: 'set exactly one of api_key_env or api_key_file' });
+    }
+  });
+
 /** The shipper's own config file (not nyx.yml: an endpoint has no cluster config). */
 export const shipperConfigSchema = z
   .object({
-    server: z.url({ message: 'expected the Nyx ingest API URL, such as https://nyx.example.org:8080' }),
+    /** The Nyx ingest API; the alternative is output.elasticsearch (direct mode). */
+    server: z.url({ message: 'expected the Nyx ingest API URL, such as https://nyx.example.org:8080' }).optional(),
     /** First start only: exchanged for an agent key. Short-lived (24 h) and single-purpose, so it may sit here. */
     enrollment_token: z.string().min(1).optional(),
     /** A file holding the enrollment token (what bundles use). NYX_ENROLLMENT_TOKEN also works. */
@@ -89,6 +130,7 @@ export const shipperConfigSchema = z
         request_timeout_ms: durationMs.default(30_000),
         backoff_initial_ms: durationMs.default(500),
         backoff_max_ms: durationMs.default(60_000),
+        elasticsearch: elasticsearchOutputSchema.optional(),
       })
       .strict()
       .prefault({}),
@@ -104,12 +146,26 @@ export const shipperConfigSchema = z
       .prefault({}),
     status_interval_ms: durationMs.default(2_000),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if (!c.server && !c.output.elasticsearch) {
+      ctx.addIssue({ code: 'custom', path: ['server'], message: 'required: the Nyx ingest API URL, or output.elasticsearch to write to Elasticsearch directly' });
+    } else if (c.server && c.output.elasticsearch) {
+      ctx.addIssue({ code: 'custom', path: ['output', 'elasticsearch'], message: 'set either server or output.elasticsearch, not both' });
+    }
+  });
 
 export type ShipperConfig = z.infer<typeof shipperConfigSchema>;
 export type InputConfig = z.infer<typeof inputSchema>;
 export type FileInputConfig = z.infer<typeof fileInputSchema>;
 export type WindowsInputConfig = z.infer<typeof windowsInputSchema>;
+export type ElasticsearchOutputConfig = z.infer<typeof elasticsearchOutputSchema>;
+
+/** Where events go, for messages and the status file (never a credential). */
+export function outputTarget(config: ShipperConfig): string {
+  const es = config.output.elasticsearch;
+  return es ? `elasticsearch ${es.url} (namespace ${es.namespace})` : (config.server ?? '');
+}
 
 /** Reads and validates a shipper config; relative paths in it are relative to the file. */
 export function loadShipperConfig(file: string): ShipperConfig {
@@ -127,6 +183,9 @@ export function loadShipperConfig(file: string): ShipperConfig {
   const config = parsed.data;
   config.state_dir = resolve(base, config.state_dir);
   if (config.enrollment_token_file) config.enrollment_token_file = resolve(base, config.enrollment_token_file);
+  const es = config.output.elasticsearch;
+  if (es?.api_key_file) es.api_key_file = resolve(base, es.api_key_file);
+  if (es?.ca_file) es.ca_file = resolve(base, es.ca_file);
   for (const input of config.inputs) {
     if (input.type === 'files') input.paths = input.paths.map((p) => resolve(base, p));
   }

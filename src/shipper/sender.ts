@@ -1,9 +1,19 @@
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../log/logger.ts';
-import type { IngestClient, ItemOutcome } from './client.ts';
+import type { IngestOutcome, ItemOutcome } from './client.ts';
 import type { AgentEvent } from './event.ts';
 import type { DurableQueue, QueueRecord } from './queue.ts';
+
+/**
+ * Where batches go: the ingest API (IngestClient) or Elasticsearch directly (DirectElasticsearchOutput).
+ * Either answers one outcome per event, so the queue's semantics are the same for both.
+ */
+export interface EventOutput {
+  ingest(agentKey: string, events: AgentEvent[]): Promise<IngestOutcome>;
+  /** Who refused which credential, for the status (never the credential itself). Default: the ingest API's agent key. */
+  readonly refusal?: { by: string; credential: string };
+}
 
 export interface SenderOptions {
   batchSize: number;
@@ -42,7 +52,7 @@ export class BatchSender {
 
   constructor(
     private readonly queue: DurableQueue,
-    private readonly client: IngestClient,
+    private readonly client: EventOutput,
     private readonly agentKey: () => string,
     private readonly options: SenderOptions,
     private readonly log: Logger,
@@ -113,8 +123,9 @@ export class BatchSender {
       case 'unauthorized':
         this.queue.release(seqs);
         this.state = 'unauthorized';
-        this.lastError = `the server refused the agent key (HTTP ${outcome.status}); events stay queued`;
-        this.log.error({ status: outcome.status }, 'agent key refused; events stay queued');
+        const refusal = this.client.refusal ?? { by: 'the server', credential: 'agent key' };
+        this.lastError = `${refusal.by} refused the ${refusal.credential} (HTTP ${outcome.status}); events stay queued`;
+        this.log.error({ status: outcome.status }, `${refusal.credential} refused; events stay queued`);
         return this.backoff(undefined, true);
       case 'too_large':
       case 'bad_request':

@@ -4,10 +4,10 @@ import { z } from 'zod';
 import { NyxError } from '../errors.ts';
 import { getLogger, type Logger } from '../log/logger.ts';
 import { IngestClient } from './client.ts';
-import { inputId, type InputConfig, type ShipperConfig } from './config.ts';
+import { inputId, outputTarget, type InputConfig, type ShipperConfig } from './config.ts';
 import { hostIdentity, type CollectedEvent, type HostIdentity } from './event.ts';
 import { DurableQueue, QueueFullError } from './queue.ts';
-import { BatchSender, backoffDelay } from './sender.ts';
+import { BatchSender, backoffDelay, type EventOutput } from './sender.ts';
 import { writeStatus, type ShipperStatus } from './status.ts';
 import type { Collector, CollectorContext, EventSink } from './collectors/types.ts';
 import { FileTailCollector } from './collectors/file-tail.ts';
@@ -80,6 +80,9 @@ export class Shipper {
   private lastError: string | undefined;
   private stopping = false;
   private enrolling: Promise<void> | undefined;
+  /** Direct mode (output.elasticsearch): the agent id this shipper made for itself. */
+  private directAgentId: string | undefined;
+  private closeOutput: (() => Promise<void>) | undefined;
 
   constructor(private readonly config: ShipperConfig) {
     this.host = hostIdentity(config.hostname);
@@ -94,14 +97,27 @@ export class Shipper {
       policy: config.queue.policy,
       segmentBytes: config.queue.segment_bytes,
     });
-    this.identity = readAgentIdentity(config.state_dir);
-    if (!this.identity && !enrollmentToken(config)) {
-      throw new NyxError('this agent is not enrolled and no enrollment token is configured', 'set enrollment_token_file in the config, or NYX_ENROLLMENT_TOKEN');
+    const direct = config.output.elasticsearch;
+    let output: EventOutput;
+    let client: IngestClient | undefined;
+    if (direct) {
+      // Loaded only in direct mode: the ingest code (pipelines, Elasticsearch client) stays out of the default path.
+      const { DirectElasticsearchOutput } = await import('./direct-output.ts');
+      const out = new DirectElasticsearchOutput(direct, { stateDir: config.state_dir, hostname: this.host.hostname, requestTimeoutMs: config.output.request_timeout_ms });
+      this.directAgentId = out.agentId;
+      this.closeOutput = () => out.close();
+      output = out;
+    } else {
+      this.identity = readAgentIdentity(config.state_dir);
+      if (!this.identity && !enrollmentToken(config)) {
+        throw new NyxError('this agent is not enrolled and no enrollment token is configured', 'set enrollment_token_file in the config, or NYX_ENROLLMENT_TOKEN');
+      }
+      client = new IngestClient(config.server as string, config.output.request_timeout_ms, config.output.gzip);
+      output = client;
     }
-    const client = new IngestClient(config.server, config.output.request_timeout_ms, config.output.gzip);
     this.sender = new BatchSender(
       this.queue,
-      client,
+      output,
       () => this.identity?.agent_key ?? '',
       {
         batchSize: config.output.batch_size,
@@ -119,8 +135,8 @@ export class Shipper {
     for (const c of this.collectors) await c.start();
     this.writeStatus();
     this.statusTimer = setInterval(() => this.writeStatus(), config.status_interval_ms);
-    if (this.identity) this.beginSending();
-    else this.enrolling = this.enrollUntilDone(client);
+    if (direct || this.identity) this.beginSending();
+    else this.enrolling = this.enrollUntilDone(client as IngestClient);
   }
 
   private beginSending(): void {
@@ -135,7 +151,7 @@ export class Shipper {
       try {
         const token = enrollmentToken(this.config) as string;
         const res = await client.enroll({ token, hostname: this.host.hostname, os: this.host.os, ip: this.host.ip ?? '127.0.0.1', version: SHIPPER_VERSION });
-        const identity: AgentIdentity = { agent_id: res.agent_id, agent_key: res.agent_key, server: this.config.server, enrolled_at: new Date().toISOString() };
+        const identity: AgentIdentity = { agent_id: res.agent_id, agent_key: res.agent_key, server: this.config.server as string, enrolled_at: new Date().toISOString() };
         const path = agentFile(this.config.state_dir);
         writeFileSync(path, JSON.stringify(identity, null, 2), { mode: 0o600 });
         chmodSync(path, 0o600); // mode only applies on create
@@ -193,8 +209,9 @@ export class Shipper {
       started_at: this.startedAt,
       updated_at: new Date().toISOString(),
       state,
-      server: this.config.server,
-      ...(this.identity ? { agent_id: this.identity.agent_id } : {}),
+      server: outputTarget(this.config),
+      ...(this.config.output.elasticsearch ? { output: 'elasticsearch' as const } : {}),
+      ...((this.identity?.agent_id ?? this.directAgentId) ? { agent_id: this.identity?.agent_id ?? this.directAgentId } : {}),
       counters: { read: this.read, queued: this.queued, sent: s?.counters.sent ?? 0, retried: s?.counters.retried ?? 0, rejected: s?.counters.rejected ?? 0, blocked: this.blocked },
       queue: {
         depth: q.depth,
@@ -228,5 +245,6 @@ export class Shipper {
     this.phase = 'stopped';
     this.writeStatus();
     this.queue?.close();
+    await this.closeOutput?.();
   }
 }

@@ -8,7 +8,10 @@ export const shipperStatusSchema = z.object({
   started_at: z.string(),
   updated_at: z.string(),
   state: z.enum(['starting', 'enrolling', 'running', 'backing_off', 'unauthorized', 'stopped']),
+  /** The ingest API URL, or (direct mode) the Elasticsearch URL and namespace. */
   server: z.string(),
+  /** Absent: the ingest API (`server`); elasticsearch: written directly with an API key. */
+  output: z.enum(['server', 'elasticsearch']).optional(),
   agent_id: z.string().optional(),
   counters: z.object({
     read: z.number(),
@@ -67,7 +70,9 @@ export function formatStatus(s: ShipperStatus, now = Date.now()): string {
   const age = Math.round((now - Date.parse(s.updated_at)) / 1000);
   const lines = [
     `shipper:   ${alive ? `running (pid ${s.pid}, ${s.state})` : 'not running'}; status written ${age}s ago`,
-    `server:    ${s.server}${s.agent_id ? ` as agent ${s.agent_id}` : ' (not enrolled yet)'}`,
+    s.output === 'elasticsearch'
+      ? `output:    ${s.server}${s.agent_id ? ` as agent ${s.agent_id}` : ''}`
+      : `server:    ${s.server}${s.agent_id ? ` as agent ${s.agent_id}` : ' (not enrolled yet)'}`,
     `events:    read ${s.counters.read}, queued ${s.counters.queued}, sent ${s.counters.sent}, retried ${s.counters.retried}, rejected ${s.counters.rejected}, dropped ${s.queue.dropped_total} (ever)`,
     `queue:     depth ${s.queue.depth}, ${(s.queue.bytes / 1024 / 1024).toFixed(1)} MiB on disk, oldest ${s.queue.oldest_age_s === undefined ? '-' : `${s.queue.oldest_age_s}s`} old, ${s.queue.in_flight} in flight`,
     `inputs:    ${s.inputs.join(', ') || '(none)'}`,

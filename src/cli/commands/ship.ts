@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { NyxError } from '../../errors.ts';
-import { loadShipperConfig } from '../../shipper/config.ts';
+import { loadShipperConfig, outputTarget } from '../../shipper/config.ts';
 import { Shipper } from '../../shipper/shipper.ts';
 import { formatStatus, readStatus } from '../../shipper/status.ts';
 import { installSystemdUnit, nssmCommands, systemdUnit } from '../../shipper/install.ts';
@@ -22,13 +22,13 @@ export interface ShipCommandOptions {
 export function registerShipCommands(program: Command, options: ShipCommandOptions = {}): void {
   const ship = program
     .command('ship')
-    .description('the endpoint shipper: tail files, journald, /proc and the Windows Event Log into `nyx serve`')
+    .description('the endpoint shipper: tail files, journald, /proc and the Windows Event Log into `nyx serve` (or straight into Elasticsearch with output.elasticsearch)')
     .option('-c, --config <file>', `shipper config (default ${DEFAULT_SHIP_CONFIG}, or NYX_SHIP_CONFIG)`)
     .action(async (_opts, cmd: Command) => {
       const config = loadShipperConfig(shipConfigPath(cmd));
       const shipper = new Shipper(config);
       await shipper.start();
-      process.stderr.write(`nyx ship: shipping to ${config.server} (state in ${config.state_dir})\n`);
+      process.stderr.write(`nyx ship: shipping to ${outputTarget(config)} (state in ${config.state_dir})\n`);
       await new Promise<void>((resolveStop, rejectStop) => {
         let stopping = false;
         const stop = (): void => {
