@@ -308,16 +308,7 @@ export class RuleWatcher {
         const { reached, alerts, hits, unconfirmed } = await this.searchSlice(rule, sliceStart, sliceEnd);
         report.hits += hits;
         report.unconfirmed += unconfirmed;
-        const writable = alerts.slice(0, alertsLeft);
-        report.capped += alerts.length - writable.length;
-        if (writable.length) {
-          const res = await writeAlerts(this.options.client, writable);
-          for (const a of writable) report.alertIds.push(idOfAlert(a));
-          report.created += res.created;
-          report.duplicates += res.duplicates;
-          alertsLeft -= res.created;
-          if (res.failed) throw new Error(`${res.failed} alerts not written: ${res.failures[0]!.reason}`);
-        }
+        alertsLeft = await this.writeWithinCap(alerts, alertsLeft, report);
         sliceStart = reached;
         if (gap && !gap.caught_up && sliceStart >= end) gap = { ...gap, caught_up: true };
         await save(reached);
@@ -416,17 +407,7 @@ export class RuleWatcher {
             if (alert) alerts.set(idOfAlert(alert), alert);
           }
         }
-        const all = [...alerts.values()];
-        const writable = all.slice(0, alertsLeft);
-        report.capped += all.length - writable.length;
-        if (writable.length) {
-          const res = await writeAlerts(this.options.client, writable);
-          for (const a of writable) report.alertIds.push(idOfAlert(a));
-          report.created += res.created;
-          report.duplicates += res.duplicates;
-          alertsLeft -= res.created;
-          if (res.failed) throw new Error(`${res.failed} alerts not written: ${res.failures[0]!.reason}`);
-        }
+        alertsLeft = await this.writeWithinCap([...alerts.values()], alertsLeft, report);
         sliceStart = sliceEnd;
         if (gap && !gap.caught_up && sliceStart >= end) gap = { ...gap, caught_up: true };
         await save(sliceEnd);
@@ -448,6 +429,22 @@ export class RuleWatcher {
     const query = await adaptToMappings(this.options.client, rule.query);
     this.adapted.set(rule.id, { at: this.now(), query });
     return query;
+  }
+
+  /**
+   * Writes at most `alertsLeft` alerts (the per-run cap), counting the rest as capped, and returns what is
+   * left of the cap. Rules and correlations share it, so both honour watch.max_alerts_per_run the same way.
+   */
+  private async writeWithinCap(alerts: AlertDocument[], alertsLeft: number, report: RuleRunReport): Promise<number> {
+    const writable = alerts.slice(0, alertsLeft);
+    report.capped += alerts.length - writable.length;
+    if (!writable.length) return alertsLeft;
+    const res = await writeAlerts(this.options.client, writable);
+    for (const a of writable) report.alertIds.push(idOfAlert(a));
+    report.created += res.created;
+    report.duplicates += res.duplicates;
+    if (res.failed) throw new Error(`${res.failed} alerts not written: ${res.failures[0]!.reason}`);
+    return alertsLeft - res.created;
   }
 
   private async searchSlice(rule: WatchedRule, start: number, end: number): Promise<{ reached: number; alerts: AlertDocument[]; hits: number; unconfirmed: number }> {
