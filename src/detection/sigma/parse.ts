@@ -17,8 +17,8 @@ import type { SigmaCondition, SigmaCorrelationRule, SigmaCorrelationType, SigmaD
 
 const LEVELS = ['informational', 'low', 'medium', 'high', 'critical'] as const;
 
-/** The rule's metadata. Loose on purpose: SigmaHQ files carry extra keys (related, license, …). */
-const ruleMetadataSchema = z.looseObject({
+/** Metadata every Sigma document carries, detection rule or correlation. */
+const documentMetadataShape = {
   title: z.string().min(1),
   id: z.string().optional(),
   name: z.string().optional(),
@@ -29,14 +29,19 @@ const ruleMetadataSchema = z.looseObject({
   date: z.union([z.string(), z.date(), z.number()]).optional(),
   modified: z.union([z.string(), z.date(), z.number()]).optional(),
   tags: z.array(z.string()).optional(),
+  falsepositives: z.union([z.array(z.unknown()), z.string()]).optional(),
+  level: z.enum(LEVELS).optional(),
+};
+
+/** The rule's metadata. Loose on purpose: SigmaHQ files carry extra keys (related, license, …). */
+const ruleMetadataSchema = z.looseObject({
+  ...documentMetadataShape,
   logsource: z.looseObject({
     product: z.string().optional(),
     category: z.string().optional(),
     service: z.string().optional(),
     definition: z.string().optional(),
   }),
-  falsepositives: z.union([z.array(z.unknown()), z.string()]).optional(),
-  level: z.enum(LEVELS).optional(),
   fields: z.array(z.unknown()).optional(),
   detection: z.record(z.string(), z.unknown()),
 });
@@ -403,18 +408,7 @@ const timespanSchema = z.string().refine((t) => (parseTimespan(t) ?? 0) > 0, { m
 const bound = z.number().finite().optional();
 
 const correlationSchema = z.looseObject({
-  title: z.string().min(1),
-  id: z.string().optional(),
-  name: z.string().optional(),
-  status: z.string().optional(),
-  description: z.string().optional(),
-  references: z.array(z.unknown()).optional(),
-  author: z.string().optional(),
-  date: z.union([z.string(), z.date(), z.number()]).optional(),
-  modified: z.union([z.string(), z.date(), z.number()]).optional(),
-  tags: z.array(z.string()).optional(),
-  falsepositives: z.union([z.array(z.unknown()), z.string()]).optional(),
-  level: z.enum(LEVELS).optional(),
+  ...documentMetadataShape,
   generate: z.boolean().optional(),
   correlation: z.strictObject({
     type: z.enum(CORRELATION_TYPES),
