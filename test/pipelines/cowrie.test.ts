@@ -5,29 +5,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { compilePipeline, createGeoIpLookup } from '../../src/pipeline-runner/index.ts';
+import { fieldAt as get, runHandled, expectFieldsAt as expectFields } from '../support/pipeline-assert.ts';
 
 const dir = new URL('../fixtures/cowrie/', import.meta.url);
 const lines = (name: string) => readFileSync(new URL(name, dir), 'utf8').split('\n').filter((l) => l.trim() !== '');
 const asset = YAML.parse(readFileSync(new URL('../../pipelines/cowrie.yml', import.meta.url), 'utf8'));
 const pipeline = compilePipeline(asset.pipeline, { timezone: 'UTC', geoip: createGeoIpLookup(), resolvePipeline: () => undefined });
 
-function get(doc: unknown, path: string): unknown {
-  let cur: unknown = doc;
-  for (const key of path.split('.')) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<string, unknown>)[key];
-  }
-  return cur;
-}
-function run(doc: Record<string, unknown>) {
-  const result = pipeline.run(structuredClone(doc));
-  assert.equal(result.dropped, false, 'never dropped');
-  assert.equal(result.error, undefined, 'on_failure handles every failure');
-  return result.doc;
-}
-function expectFields(doc: unknown, expected: Record<string, unknown>, label: string) {
-  for (const [path, value] of Object.entries(expected)) assert.deepEqual(get(doc, path), value, `${label}: ${path}`);
-}
+const run = (doc: Record<string, unknown>) => runHandled(pipeline, doc);
 
 const SESSION1 = { 'cowrie.session': '7f3a9c2e41d8', 'source.ip': '218.92.0.112', 'source.geo.country_iso_code': 'CN', 'observer.hostname': 'hp-fra-01' };
 const SESSION2 = { 'cowrie.session': 'a04c9e6b12f3', 'source.ip': '2a01:4f8:c17:2c5e::1', 'source.geo.country_iso_code': 'DE' };

@@ -7,29 +7,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { compilePipeline, createGeoIpLookup } from '../../src/pipeline-runner/index.ts';
+import { fieldAt as get, runHandled, expectFieldsAt as expectFields } from '../support/pipeline-assert.ts';
 
 const dir = new URL('../fixtures/endpoint/', import.meta.url);
 const lines = (name: string) => readFileSync(new URL(name, dir), 'utf8').split('\n').filter((l) => l.trim() !== '');
 const asset = YAML.parse(readFileSync(new URL('../../pipelines/endpoint.yml', import.meta.url), 'utf8'));
 const pipeline = compilePipeline(asset.pipeline, { timezone: 'UTC', geoip: createGeoIpLookup(), resolvePipeline: () => undefined });
 
-function get(doc: unknown, path: string): unknown {
-  let cur: unknown = doc;
-  for (const key of path.split('.')) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<string, unknown>)[key];
-  }
-  return cur;
-}
-function run(doc: Record<string, unknown>) {
-  const result = pipeline.run(structuredClone(doc));
-  assert.equal(result.dropped, false, 'never dropped');
-  assert.equal(result.error, undefined, 'on_failure handles every failure');
-  return result.doc;
-}
-function expectFields(doc: unknown, expected: Record<string, unknown>, label: string) {
-  for (const [path, value] of Object.entries(expected)) assert.deepEqual(get(doc, path), value, `${label}: ${path}`);
-}
+const run = (doc: Record<string, unknown>) => runHandled(pipeline, doc);
 
 // ---- Nyx agent events: one entry per line of agent.ndjson
 const WEB = { 'host.name': 'web-01', 'host.ip': '10.20.1.15' };

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { compilePipeline, createGeoIpLookup } from '../../src/pipeline-runner/index.ts';
+import { fieldAt as get, runHandled, expectFieldsAt as expectFields } from '../support/pipeline-assert.ts';
 
 const dir = new URL('../fixtures/winlogbeat/', import.meta.url);
 const lines = (name: string) => readFileSync(new URL(name, dir), 'utf8').split('\n').filter((l) => l.trim() !== '');
@@ -12,23 +13,7 @@ const readAsset = (source: string) => YAML.parse(readFileSync(new URL(`../../pip
 const asset = readAsset('winlogbeat');
 const pipeline = compilePipeline(asset.pipeline, { timezone: 'UTC', geoip: createGeoIpLookup(), resolvePipeline: () => undefined });
 
-function get(doc: unknown, path: string): unknown {
-  let cur: unknown = doc;
-  for (const key of path.split('.')) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<string, unknown>)[key];
-  }
-  return cur;
-}
-function run(doc: Record<string, unknown>) {
-  const result = pipeline.run(structuredClone(doc));
-  assert.equal(result.dropped, false, 'never dropped');
-  assert.equal(result.error, undefined, 'on_failure handles every failure');
-  return result.doc;
-}
-function expectFields(doc: unknown, expected: Record<string, unknown>, label: string) {
-  for (const [path, value] of Object.entries(expected)) assert.deepEqual(get(doc, path), value, `${label}: ${path}`);
-}
+const run = (doc: Record<string, unknown>) => runHandled(pipeline, doc);
 
 const PS = 'C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe';
 const JDOE = { 'user.name': 'jdoe', 'user.domain': 'CORP' };

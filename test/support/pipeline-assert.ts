@@ -62,3 +62,26 @@ export function expectPipelineError(doc: Record<string, unknown>, original?: str
   assert.ok((get(doc, 'tags') as string[] | undefined)?.includes('nyx_pipeline_error'), 'tagged nyx_pipeline_error');
   assert.ok(get(doc, '@timestamp'), '@timestamp is set, so a data stream accepts it');
 }
+
+/** Walks a dotted path through objects and arrays (a numeric segment indexes an array). */
+export function fieldAt(doc: unknown, path: string): unknown {
+  let cur: unknown = doc;
+  for (const key of path.split('.')) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[key];
+  }
+  return cur;
+}
+
+/** Runs one document on a copy: it is never dropped, and on_failure handles every failure. */
+export function runHandled(pipeline: CompiledPipeline, doc: Record<string, unknown>): Record<string, unknown> {
+  const result = pipeline.run(structuredClone(doc));
+  assert.equal(result.dropped, false, 'never dropped');
+  assert.equal(result.error, undefined, 'on_failure handles every failure');
+  return result.doc;
+}
+
+/** Compares each dotted path exactly (`undefined` means absent), naming the fixture in a failure. */
+export function expectFieldsAt(doc: unknown, expected: Record<string, unknown>, label: string): void {
+  for (const [path, value] of Object.entries(expected)) assert.deepEqual(fieldAt(doc, path), value, `${label}: ${path}`);
+}
