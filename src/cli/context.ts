@@ -3,7 +3,7 @@ import { loadConfig, type LoadedConfig } from '../config/index.ts';
 import { setLogLevel } from '../log/logger.ts';
 import { NyxError } from '../errors.ts';
 import { readLocalNode } from '../elastic/local-node.ts';
-import { connectElastic, type ElasticContext } from '../elastic/connect.ts';
+import type { ElasticContext } from '../elastic/connect.ts';
 
 /** Loads config from the global --config option; every command starts here. */
 export function commandConfig(command: Command): LoadedConfig {
@@ -30,5 +30,7 @@ export async function commandElastic(command: Command): Promise<{ loaded: Loaded
     if (!local) throw new NyxError('no Elasticsearch configured and no local node running', 'set ELASTICSEARCH_URL, or run `nyx es start` or `nyx up`');
     url = local.url;
   }
+  // Loaded here, not at startup: the Elasticsearch client stays out of commands that never connect (`nyx ship`).
+  const { connectElastic } = await import('../elastic/connect.ts');
   return { loaded, ctx: await connectElastic(config, secrets, url) };
 }

@@ -2,6 +2,7 @@ import { errors, type Client } from '@elastic/elasticsearch';
 import { z } from 'zod';
 import { alertIndex } from '../alerts/index.ts';
 import { RESPONSE_LEVELS } from './levels.ts';
+import { ACTION_STATUSES, type ActionStatus } from './action-statuses.ts';
 
 /**
  * Where the response worker keeps its records, per namespace:
@@ -17,19 +18,7 @@ export function auditIndex(namespace: string): string {
   return `nyx-response-audit-${namespace}`;
 }
 
-export const ACTION_STATUSES = [
-  'awaiting_approval', // level above unattended: waits for `nyx actions approve`
-  'approved', // approved, not yet run
-  'applied', // in effect (and released at expires_at when it has a TTL)
-  'failed',
-  'refused', // a guardrail said no, or the step could not be run (unknown type, no target)
-  'rejected', // a person said no
-  'expired', // the approval never came
-  'released', // TTL ended and the effect was undone
-  'undone', // undone by hand
-  'skipped', // a previous step failed with on_error: stop
-] as const;
-export type ActionStatus = (typeof ACTION_STATUSES)[number];
+export { ACTION_STATUSES, type ActionStatus };
 
 const callSchema = z.object({ description: z.string(), request: z.unknown().optional(), status: z.union([z.number(), z.string()]).optional(), result: z.unknown().optional() });
 

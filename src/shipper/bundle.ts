@@ -43,9 +43,17 @@ export function bundleFilename(platform: BundlePlatform, namespace: string): str
 const ENTRY = fileURLToPath(new URL('./standalone.ts', import.meta.url));
 
 /**
- * Direct mode (output.elasticsearch) runs the ingest API's own code in the shipper: the source pipelines
- * are YAML assets read from the Nyx checkout, and with the Elasticsearch client they would weigh the
- * bundle down. The standalone shipper therefore leaves them out and says so; `nyx ship` has direct mode.
+ * Direct mode (output.elasticsearch) runs the ingest API's own code in the shipper, and the standalone
+ * shipper leaves it out (and says so; `nyx ship` from a Nyx installation has it). Measured when this was
+ * last weighed, bundling it as it is:
+ *  - it would not run: the source pipelines (pipelines/*.yml, via src/assets/catalog.ts) and the grok
+ *    pattern bank (src/pipeline-runner/grok.ts) are files read at run time from paths relative to their
+ *    source files, i.e. from the Nyx checkout, which a single-file bundle does not have ("asset folder …
+ *    not found"); GeoIP (cowrie, netflow and Beats pipelines) reads the 45 MB @ip-location-db databases
+ *    from node_modules;
+ *  - it would be heavy: the script grows from 0.85 MB to 2.2 MB (Elasticsearch client, undici, pipeline
+ *    runner), and a direct-mode shipper that runs the pipelines itself adds about 70 MB of RSS (client
+ *    ~30 MB, compiled pipelines ~40 MB) to the ~135 MB peak, past the endpoint shipper's 150 MB target.
  */
 const DIRECT_OUTPUT_STUB = `export class DirectElasticsearchOutput {
   constructor() {

@@ -29,6 +29,14 @@ const journaldInputSchema = z
     id: z.string().min(1).optional(),
     poll_ms: durationMs.default(2_000),
     units: z.array(z.string().min(1)).default([]),
+    /**
+     * Read the journal files in this directory (`journalctl --directory`) instead of the system journal:
+     * e.g. where systemd-journal-remote stores forwarded journals, or a container's /var/log/journal.
+     * Relative to the config file.
+     */
+    directory: z.string().min(1).optional(),
+    /** At most this many entries per poll (`journalctl -n`, counted forward from the cursor). */
+    batch: z.number().int().positive().max(10_000).default(5_000),
   })
   .strict();
 
@@ -158,6 +166,7 @@ export const shipperConfigSchema = z
 export type ShipperConfig = z.infer<typeof shipperConfigSchema>;
 export type InputConfig = z.infer<typeof inputSchema>;
 export type FileInputConfig = z.infer<typeof fileInputSchema>;
+export type JournaldInputConfig = z.infer<typeof journaldInputSchema>;
 export type WindowsInputConfig = z.infer<typeof windowsInputSchema>;
 export type ElasticsearchOutputConfig = z.infer<typeof elasticsearchOutputSchema>;
 
@@ -188,6 +197,7 @@ export function loadShipperConfig(file: string): ShipperConfig {
   if (es?.ca_file) es.ca_file = resolve(base, es.ca_file);
   for (const input of config.inputs) {
     if (input.type === 'files') input.paths = input.paths.map((p) => resolve(base, p));
+    if (input.type === 'journald' && input.directory) input.directory = resolve(base, input.directory);
   }
   return config;
 }

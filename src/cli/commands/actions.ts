@@ -1,8 +1,7 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { NyxError } from '../../errors.ts';
-import { ACTION_STATUSES, type ActionStatus } from '../../response/store.ts';
-import { createResponseEngine } from '../../response/worker.ts';
+import { ACTION_STATUSES, type ActionStatus } from '../../response/action-statuses.ts';
 import { commandElastic } from '../context.ts';
 
 function table(rows: string[][]): string {
@@ -30,6 +29,7 @@ export function registerActionsCommands(program: Command): void {
     .option('--json', 'print one JSON array')
     .action(async (opts: { status?: string; alert?: string; json?: boolean }, cmd: Command) => {
       if (opts.status && !ACTION_STATUSES.includes(opts.status as ActionStatus)) throw new NyxError(`--status ${opts.status}: expected one of ${ACTION_STATUSES.join(', ')}`);
+      const { createResponseEngine } = await import('../../response/worker.ts');
       const { loaded, ctx } = await commandElastic(cmd);
       const engine = createResponseEngine(ctx, loaded);
       const list = await engine.store.listActions({ ...(opts.status ? { statuses: [opts.status as ActionStatus] } : {}), ...(opts.alert ? { alertId: opts.alert } : {}) });
@@ -49,6 +49,7 @@ export function registerActionsCommands(program: Command): void {
     .description('one action: why, who approved, every call and result, how to undo, its audit trail, whether still in effect')
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
+      const { createResponseEngine } = await import('../../response/worker.ts');
       const { loaded, ctx } = await commandElastic(cmd);
       const engine = createResponseEngine(ctx, loaded);
       const { record, active, detail } = await engine.status(id);
@@ -73,6 +74,7 @@ export function registerActionsCommands(program: Command): void {
     .description('revert an applied action now (unblock, release, unlock)')
     .option('--by <name>', 'who (default: $USER)')
     .action(async (id: string, opts: { by?: string }, cmd: Command) => {
+      const { createResponseEngine } = await import('../../response/worker.ts');
       const { loaded, ctx } = await commandElastic(cmd);
       const rec = await createResponseEngine(ctx, loaded, { refresh: 'wait_for' }).undo(id, operator(opts.by));
       await ctx.client.close();
@@ -85,6 +87,7 @@ export function registerActionsCommands(program: Command): void {
       .description(decision === 'approve' ? 'approve an action waiting for it; `nyx respond` runs it on its next pass' : 'reject an action waiting for approval: it never runs')
       .option('--by <name>', 'who (default: $USER)')
       .action(async (id: string, opts: { by?: string }, cmd: Command) => {
+        const { createResponseEngine } = await import('../../response/worker.ts');
         const { loaded, ctx } = await commandElastic(cmd);
         const engine = createResponseEngine(ctx, loaded, { refresh: 'wait_for' });
         const rec = decision === 'approve' ? await engine.approve(id, operator(opts.by)) : await engine.reject(id, operator(opts.by));

@@ -2,8 +2,7 @@ import { resolve } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { NyxError } from '../../errors.ts';
-import { createAgentRegistry } from '../../agents/index.ts';
-import { bundleFilename, issueAgentBundle, type BundlePlatform } from '../../shipper/bundle.ts';
+import type { BundlePlatform } from '../../shipper/bundle.ts';
 import { commandConfig, commandElastic, progress } from '../context.ts';
 
 /** `nyx agent bundle linux|windows`: a preconfigured shipper archive with a fresh 24 h enrollment token. */
@@ -19,6 +18,7 @@ export function registerAgentBundleCommand(agent: Command): void {
     .action(async (platform: string, opts: { namespace: string; server?: string; token?: string; out?: string }, cmd: Command) => {
       if (platform !== 'linux' && platform !== 'windows') throw new NyxError(`platform: expected linux or windows, got ${platform}`);
       if (!/^[a-z0-9_]{1,100}$/.test(opts.namespace)) throw new NyxError('--namespace: expected lowercase letters, digits and _');
+      const { bundleFilename, issueAgentBundle } = await import('../../shipper/bundle.ts');
       const { config } = commandConfig(cmd);
       const server = opts.server ?? `http://${config.serve.host.includes(':') ? `[${config.serve.host}]` : config.serve.host}:${config.serve.port}`;
       try {
@@ -34,6 +34,7 @@ export function registerAgentBundleCommand(agent: Command): void {
       let bundle;
       if (given) bundle = await issueAgentBundle(undefined, { platform: platform as BundlePlatform, namespace: opts.namespace, server, token: given });
       else {
+        const { createAgentRegistry } = await import('../../agents/index.ts');
         const { loaded, ctx } = await commandElastic(cmd);
         try {
           bundle = await issueAgentBundle(createAgentRegistry(ctx.client, loaded.config), { platform: platform as BundlePlatform, namespace: opts.namespace, server, description: `agent bundle (${platform}) from the CLI` });

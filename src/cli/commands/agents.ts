@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { AgentDownloads, createAgentRegistry, parseTtl } from '../../agents/index.ts';
 import { NyxError } from '../../errors.ts';
 import { commandElastic, progress } from '../context.ts';
 
@@ -16,6 +15,7 @@ export function registerAgentsCommands(program: Command): void {
     .description('agents: hostname, OS, IP, version, namespace, enrolled and last seen, status (online, stale, revoked)')
     .option('--json', 'print one JSON array')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { createAgentRegistry } = await import('../../agents/index.ts');
       const { loaded, ctx } = await commandElastic(cmd);
       const list = await createAgentRegistry(ctx.client, loaded.config).listAgents();
       if (opts.json) return console.log(JSON.stringify(list));
@@ -32,6 +32,7 @@ export function registerAgentsCommands(program: Command): void {
     .command('revoke <agent-id>')
     .description('revoke an agent: its key stops working (within serve.auth_cache_ms on running servers)')
     .action(async (agentId: string, _opts, cmd: Command) => {
+      const { createAgentRegistry } = await import('../../agents/index.ts');
       const { loaded, ctx } = await commandElastic(cmd);
       if (!(await createAgentRegistry(ctx.client, loaded.config).revokeAgent(agentId))) throw new NyxError(`no agent ${agentId}`);
       console.log(`revoked agent ${agentId}`);
@@ -44,6 +45,7 @@ export function registerAgentsCommands(program: Command): void {
     .option('--json', 'print one JSON array')
     .action(async (opts: { namespace?: string; json?: boolean }, cmd: Command) => {
       if (opts.namespace !== undefined && !/^[a-z0-9_]{1,100}$/.test(opts.namespace)) throw new NyxError('--namespace: expected lowercase letters, digits and _');
+      const { AgentDownloads } = await import('../../agents/index.ts');
       const { ctx } = await commandElastic(cmd);
       const list = await new AgentDownloads(ctx.client).list(opts.namespace ? { namespace: opts.namespace } : {});
       if (opts.json) return console.log(JSON.stringify(list));
@@ -65,6 +67,7 @@ export function registerAgentsCommands(program: Command): void {
     .option('--ttl <duration>', 'lifetime such as 30m, 24h, 7d (at most 30d)', '24h')
     .option('--description <text>', 'a note shown in `nyx agents token list`')
     .action(async (opts: { namespace: string; ttl: string; description?: string }, cmd: Command) => {
+      const { createAgentRegistry, parseTtl } = await import('../../agents/index.ts');
       const ttlMs = parseTtl(opts.ttl);
       const { loaded, ctx } = await commandElastic(cmd);
       const created = await createAgentRegistry(ctx.client, loaded.config).createToken({ namespace: opts.namespace, ttlMs, ...(opts.description ? { description: opts.description } : {}) });
@@ -77,6 +80,7 @@ export function registerAgentsCommands(program: Command): void {
     .description('enrollment tokens (never the secrets): id, namespace, created, expires, status')
     .option('--json', 'print one JSON array')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { createAgentRegistry } = await import('../../agents/index.ts');
       const { loaded, ctx } = await commandElastic(cmd);
       const list = await createAgentRegistry(ctx.client, loaded.config).listTokens();
       if (opts.json) return console.log(JSON.stringify(list));
@@ -90,6 +94,7 @@ export function registerAgentsCommands(program: Command): void {
     .command('revoke <token-id>')
     .description('revoke an enrollment token: no new agent can enroll with it (enrolled agents keep their keys)')
     .action(async (tokenId: string, _opts, cmd: Command) => {
+      const { createAgentRegistry } = await import('../../agents/index.ts');
       const { loaded, ctx } = await commandElastic(cmd);
       if (!(await createAgentRegistry(ctx.client, loaded.config).revokeToken(tokenId))) throw new NyxError(`no enrollment token ${tokenId}`);
       console.log(`revoked enrollment token ${tokenId}`);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { userInfo } from 'node:os';
-import { getAlert, listAlerts, transitionAlert, ALERT_STATUSES, CLOSE_REASONS, type AlertStatus, type CloseReason, type StoredAlert } from '../../alerts/index.ts';
+import type { AlertStatus, CloseReason, StoredAlert } from '../../alerts/index.ts';
+import { ALERT_STATUSES, CLOSE_REASONS } from '../../alerts/schema.ts';
 import { NyxError } from '../../errors.ts';
 import { commandElastic } from '../context.ts';
 
@@ -60,6 +61,7 @@ export function registerAlertsCommands(program: Command): void {
     .action(async (opts: { status?: string; rule?: string; since?: string; namespace?: string; limit: string; json?: boolean }, cmd: Command) => {
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new NyxError(`--limit ${opts.limit}: expected 1-1000`);
+      const { listAlerts } = await import('../../alerts/index.ts');
       const { ctx } = await commandElastic(cmd);
       try {
         const found = await listAlerts(ctx.client, { status: parseStatus(opts.status), ruleId: opts.rule, since: opts.since, namespace: opts.namespace, size: limit });
@@ -80,6 +82,7 @@ export function registerAlertsCommands(program: Command): void {
     .option('--json', 'the stored document as JSON')
     .option('--namespace <ns>', 'the namespace the alert is in (needed when the id exists in several)')
     .action(async (id: string, opts: { json?: boolean; namespace?: string }, cmd: Command) => {
+      const { getAlert } = await import('../../alerts/index.ts');
       const { ctx } = await commandElastic(cmd);
       try {
         const a = await getAlert(ctx.client, id, opts.namespace);
@@ -90,6 +93,7 @@ export function registerAlertsCommands(program: Command): void {
     });
 
   const step = async (cmd: Command, id: string, to: 'acknowledged' | 'closed', opts: { by?: string; reason?: string; comment?: string; namespace?: string }): Promise<void> => {
+    const { transitionAlert } = await import('../../alerts/index.ts');
     const { ctx } = await commandElastic(cmd);
     try {
       const a = await transitionAlert(ctx.client, id, { to, by: actor(opts.by), reason: opts.reason as CloseReason | undefined, comment: opts.comment }, opts.namespace);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { NyxError } from '../../errors.ts';
-import { describeRun, feedRuntime, loadFeedDefinitions, readFeedState, startFeedSchedule, syncFeeds, type FeedState } from '../../intel/index.ts';
+import type { FeedState } from '../../intel/index.ts';
 import { commandConfig, commandElastic, progress } from '../context.ts';
 
 function age(iso: string | undefined): string {
@@ -23,7 +23,8 @@ export function registerFeedsCommands(program: Command): void {
   feeds
     .command('list')
     .description('the feed definitions (feeds/*.yml), validated')
-    .action((_opts, cmd: Command) => {
+    .action(async (_opts, cmd: Command) => {
+      const { loadFeedDefinitions } = await import('../../intel/index.ts');
       const { config } = commandConfig(cmd);
       const defs = loadFeedDefinitions(config.intel.feeds_dir);
       const rows = [['FEED', 'KIND', 'SCHEDULE', 'ENABLED', 'AUTH', 'URL']];
@@ -35,6 +36,7 @@ export function registerFeedsCommands(program: Command): void {
     .command('sync [name]')
     .description('sync one feed (or every enabled feed) now, with progress; a failing feed does not stop the others')
     .action(async (name: string | undefined, _opts, cmd: Command) => {
+      const { describeRun, feedRuntime, loadFeedDefinitions, syncFeeds } = await import('../../intel/index.ts');
       const { loaded, ctx } = await commandElastic(cmd);
       const defs = loadFeedDefinitions(loaded.config.intel.feeds_dir);
       const chosen = name ? defs.filter((f) => f.name === name) : defs.filter((f) => f.enabled);
@@ -50,6 +52,7 @@ export function registerFeedsCommands(program: Command): void {
     .description('keep every enabled feed on its cron schedule (a lease per feed, so replicas never sync one feed twice); Ctrl-C stops')
     .option('--now', 'also sync every feed once at start')
     .action(async (opts: { now?: boolean }, cmd: Command) => {
+      const { startFeedSchedule } = await import('../../intel/index.ts');
       const { loaded, ctx } = await commandElastic(cmd);
       const running = await startFeedSchedule(ctx, loaded, { runNow: !!opts.now });
       console.log(running.describe);
@@ -67,6 +70,7 @@ export function registerFeedsCommands(program: Command): void {
     .description('per feed: last run, result, cursor, counts added/updated/expired/rejected, last error')
     .option('--json', 'print the states as JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { loadFeedDefinitions, readFeedState } = await import('../../intel/index.ts');
       const { loaded, ctx } = await commandElastic(cmd);
       const defs = loadFeedDefinitions(loaded.config.intel.feeds_dir);
       const states: Array<{ name: string; kind: string; state?: FeedState }> = [];

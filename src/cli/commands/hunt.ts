@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { hunt, pivot, type Facet, type HuntQuery, type PivotReport } from '../../detection/hunt/index.ts';
+import type { Facet, HuntQuery, PivotReport } from '../../detection/hunt/index.ts';
 import { commandElastic, progress } from '../context.ts';
 
 function table(rows: string[][]): string {
@@ -81,6 +81,7 @@ export function registerHuntCommands(program: Command): void {
         ...(words.length ? { text: words.join(' ') } : {}),
         ...(opts.size ? { size: sizeOf(opts.size)! } : {}),
       };
+      const { hunt } = await import('../../detection/hunt/index.ts');
       const { ctx } = await commandElastic(cmd);
       const r = await hunt(ctx.client, q);
       if (opts.json) return console.log(JSON.stringify(r));
@@ -107,6 +108,7 @@ export function registerHuntCommands(program: Command): void {
     .action(async (_opts: unknown, cmd: Command) => {
       // `hunt` has the same option names: whichever command commander gave them to, they count.
       const opts = cmd.optsWithGlobals() as { ip?: string; user?: string; from?: string; to?: string; since?: string; namespace?: string; json?: boolean };
+      const { pivot } = await import('../../detection/hunt/index.ts');
       const { ctx } = await commandElastic(cmd);
       const r = await pivot(ctx.client, opts);
       if (opts.json) return console.log(JSON.stringify(r));

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { NyxError } from '../../errors.ts';
-import { describeRun, feedRuntime, importIndicators, IndicatorStore, CveStore, normalizeIndicator, loadWarningLists } from '../../intel/index.ts';
 import { commandElastic, progress } from '../context.ts';
 
 export function registerIntelCommands(program: Command): void {
@@ -15,6 +14,7 @@ export function registerIntelCommands(program: Command): void {
     .option('--expiry-days <n>', 'days until the rows expire (default 90)')
     .action(async (file: string, opts: { format: string; feed?: string; confidence?: string; expiryDays?: string }, cmd: Command) => {
       if (opts.format !== 'json' && opts.format !== 'csv') throw new NyxError(`--format ${opts.format}: expected json or csv`);
+      const { describeRun, feedRuntime, importIndicators } = await import('../../intel/index.ts');
       const { loaded, ctx } = await commandElastic(cmd);
       const r = await importIndicators(feedRuntime(ctx, loaded, progress), file, {
         format: opts.format,
@@ -32,6 +32,7 @@ export function registerIntelCommands(program: Command): void {
     .description('the merged indicator for a value (IP, CIDR, domain, URL, hash, email) or a CVE id')
     .option('--json', 'print the document as JSON')
     .action(async (value: string, opts: { json?: boolean }, cmd: Command) => {
+      const { CveStore, IndicatorStore, loadWarningLists, normalizeIndicator } = await import('../../intel/index.ts');
       const { loaded, ctx } = await commandElastic(cmd);
       if (/^CVE-\d{4}-\d{4,}$/i.test(value)) {
         const cve = await new CveStore(ctx.client).get(value.toUpperCase());

@@ -1,8 +1,4 @@
 import type { Command } from 'commander';
-import { actionDriverTypes } from '../../response/drivers/index.ts';
-import { loadPlaybooks } from '../../response/playbook.ts';
-import { registerBuiltinDrivers } from '../../response/builtin.ts';
-import { createResponseEngine } from '../../response/worker.ts';
 import type { PlaybookRun } from '../../response/engine.ts';
 import { commandConfig, commandElastic } from '../context.ts';
 
@@ -27,7 +23,10 @@ export function registerPlaybookCommands(program: Command): void {
     .command('list')
     .description('playbooks: name, level, trigger, steps (and any step type no driver is registered for)')
     .option('--dir <dir>', 'playbooks folder (default response.playbooks_dir or the shipped playbooks/)')
-    .action((opts: { dir?: string }, cmd: Command) => {
+    .action(async (opts: { dir?: string }, cmd: Command) => {
+      const { actionDriverTypes } = await import('../../response/drivers/index.ts');
+      const { loadPlaybooks } = await import('../../response/playbook.ts');
+      const { registerBuiltinDrivers } = await import('../../response/builtin.ts');
       const { config } = commandConfig(cmd);
       registerBuiltinDrivers(config.response);
       const known = new Set(actionDriverTypes());
@@ -41,7 +40,8 @@ export function registerPlaybookCommands(program: Command): void {
   playbook
     .command('validate [dir]')
     .description('validate every playbook in a folder; one line per error naming the file and field')
-    .action((dir: string | undefined, _opts, cmd: Command) => {
+    .action(async (dir: string | undefined, _opts, cmd: Command) => {
+      const { loadPlaybooks } = await import('../../response/playbook.ts');
       const { config } = commandConfig(cmd);
       const folder = dir ?? config.response.playbooks_dir;
       const list = loadPlaybooks(...(folder ? [folder] : []));
@@ -55,6 +55,7 @@ export function registerPlaybookCommands(program: Command): void {
     .option('--dry-run', 'show every call it would make, change nothing')
     .option('--json', 'print the run as JSON')
     .action(async (name: string, opts: { alert: string; dryRun?: boolean; json?: boolean }, cmd: Command) => {
+      const { createResponseEngine } = await import('../../response/worker.ts');
       const { loaded, ctx } = await commandElastic(cmd);
       const engine = createResponseEngine(ctx, loaded, { refresh: 'wait_for' });
       const pb = engine.playbook(name);

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { createResponseEngine, createResponseWorker } from '../../response/worker.ts';
 import { commandElastic, progress } from '../context.ts';
 import { registerActionsCommands } from './actions.ts';
 import { registerPlaybookCommands } from './playbook.ts';
@@ -11,6 +10,7 @@ export function registerResponseCommands(program: Command): void {
     .description('run playbooks on new alerts (guardrails, approvals, TTL releases); replicas share work through leases; Ctrl-C stops')
     .option('--once', 'one pass (new alerts, approvals, releases), print what it did, exit')
     .action(async (opts: { once?: boolean }, cmd: Command) => {
+      const { createResponseEngine, createResponseWorker } = await import('../../response/worker.ts');
       const { loaded, ctx } = await commandElastic(cmd);
       const engine = createResponseEngine(ctx, loaded);
       const worker = createResponseWorker(ctx, loaded, engine);

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { NyxError } from '../../errors.ts';
-import { entityRisk } from '../../detection/entity-risk/index.ts';
 import { commandElastic, progress } from '../context.ts';
 
 export function registerRiskCommands(program: Command): void {
@@ -16,6 +15,7 @@ export function registerRiskCommands(program: Command): void {
       if (!['host', 'user', 'all'].includes(opts.entity)) throw new NyxError(`--entity ${opts.entity}: expected host, user or all`);
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new NyxError(`--limit ${opts.limit}: expected a whole number from 1 to 1000`);
+      const { entityRisk } = await import('../../detection/entity-risk/index.ts');
       const { loaded, ctx } = await commandElastic(cmd);
       const report = await entityRisk(ctx.client, { entity: opts.entity as 'host' | 'user' | 'all', since: opts.since, namespace: opts.namespace, limit }, loaded.config.risk);
       if (opts.json) return console.log(JSON.stringify(report));

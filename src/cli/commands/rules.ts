@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadFieldMappings, loadSigmaRules, validateRules, testRules, runRuleSelfTests, findRuleFiles, type EcsDocument } from '../../detection/sigma/index.ts';
-import { SourcePipelines } from '../../ingest/source-pipelines.ts';
-import { runCorrelationSelfTests } from '../../detection/correlation/index.ts';
+import type { EcsDocument } from '../../detection/sigma/index.ts';
 import { commandConfig } from '../context.ts';
 
 const RULES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'rules');
@@ -16,7 +14,8 @@ export function registerRulesCommands(program: Command): void {
   rules
     .command('import <dir>')
     .description('load a directory of Sigma rules (e.g. SigmaHQ) and report how many compile, and why the others do not')
-    .action((dir: string) => {
+    .action(async (dir: string) => {
+      const { loadFieldMappings, loadSigmaRules } = await import('../../detection/sigma/index.ts');
       const mappings = loadFieldMappings(MAPPINGS_DIR);
       const { rules: loaded, errors } = loadSigmaRules(dir, mappings);
       for (const e of errors) console.log(`skipped ${e.message}`);
@@ -28,7 +27,8 @@ export function registerRulesCommands(program: Command): void {
     .command('validate [paths...]')
     .description('check rules: parse errors, unknown modifiers, dangerous regexes, unmapped fields, missing ATT&CK tags')
     .option('--json', 'print the issues as JSON')
-    .action((paths: string[], opts: { json?: boolean }) => {
+    .action(async (paths: string[], opts: { json?: boolean }) => {
+      const { loadFieldMappings, validateRules } = await import('../../detection/sigma/index.ts');
       const result = validateRules(paths.length ? paths : DEFAULT_RULES, loadFieldMappings(MAPPINGS_DIR));
       if (opts.json) console.log(JSON.stringify(result));
       else {
@@ -42,7 +42,8 @@ export function registerRulesCommands(program: Command): void {
     .command('test [paths...]')
     .description("evaluate rules over events (--events), one JSON line per match; without --events, run every rule's own positive/negative tests")
     .option('--events <file|dir>', 'ECS documents or Windows event records: JSON, NDJSON, or several JSON objects in one file')
-    .action((paths: string[], opts: { events?: string }, cmd: Command) => {
+    .action(async (paths: string[], opts: { events?: string }, cmd: Command) => {
+      const { loadFieldMappings, runRuleSelfTests, testRules, findRuleFiles } = await import('../../detection/sigma/index.ts');
       const mappings = loadFieldMappings(MAPPINGS_DIR);
       const rulePaths = paths.length ? paths : DEFAULT_RULES;
       if (!opts.events) {
@@ -50,6 +51,7 @@ export function registerRulesCommands(program: Command): void {
         for (const f of result.failures) console.log(JSON.stringify(f));
         console.log(`${result.rules} rules, ${result.events} test events: ${result.failures.length} failures`);
         // Correlation rules: their tests are event sequences (src/detection/correlation).
+        const { runCorrelationSelfTests } = await import('../../detection/correlation/index.ts');
         const corr = runCorrelationSelfTests(rulePaths, mappings);
         for (const f of corr.failures) console.log(JSON.stringify(f));
         if (corr.correlations) console.log(`${corr.correlations} correlation rules, ${corr.sequences} test sequences: ${corr.failures.length} failures`);
@@ -57,6 +59,7 @@ export function registerRulesCommands(program: Command): void {
         return;
       }
       const { config } = commandConfig(cmd);
+      const { SourcePipelines } = await import('../../ingest/source-pipelines.ts');
       const pipelines = SourcePipelines.offline(config);
       // Windows event records (Event.System/EventData) are normalised exactly as ingest does it.
       const normalise = (record: EcsDocument): EcsDocument =>

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import { startIngestApi } from '../../ingest/api/server.ts';
 import { NyxError } from '../../errors.ts';
 import { commandElastic, progress } from '../context.ts';
-import { ingestPathServices, type RunningService } from '../../services/index.ts';
+import type { RunningService } from '../../services/index.ts';
 
 export function registerServeCommand(program: Command): void {
   program
@@ -11,9 +10,11 @@ export function registerServeCommand(program: Command): void {
     .option('--host <host>', 'address to bind (default serve.host, 127.0.0.1)')
     .option('--port <port>', 'port to listen on (default serve.port; 0 picks a free one)')
     .action(async (opts: { host?: string; port?: string }, cmd: Command) => {
-      const { loaded, ctx } = await commandElastic(cmd);
       const port = opts.port === undefined ? undefined : Number(opts.port);
       if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new NyxError(`--port ${opts.port}: expected 0-65535`);
+      const { startIngestApi } = await import('../../ingest/api/server.ts');
+      const { ingestPathServices } = await import('../../services/index.ts');
+      const { loaded, ctx } = await commandElastic(cmd);
       // Stream detection, indicator enrichment and inventory hook into the ingest path before it opens.
       const plugins: RunningService[] = [];
       for (const service of ingestPathServices) {

@@ -2,7 +2,6 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { NyxError } from '../../errors.ts';
 import { loadShipperConfig, outputTarget } from '../../shipper/config.ts';
-import { Shipper } from '../../shipper/shipper.ts';
 import { formatStatus, readStatus } from '../../shipper/status.ts';
 import { installSystemdUnit, nssmCommands, systemdUnit } from '../../shipper/install.ts';
 
@@ -26,6 +25,7 @@ export function registerShipCommands(program: Command, options: ShipCommandOptio
     .option('-c, --config <file>', `shipper config (default ${DEFAULT_SHIP_CONFIG}, or NYX_SHIP_CONFIG)`)
     .action(async (_opts, cmd: Command) => {
       const config = loadShipperConfig(shipConfigPath(cmd));
+      const { Shipper } = await import('../../shipper/shipper.ts');
       const shipper = new Shipper(config);
       await shipper.start();
       process.stderr.write(`nyx ship: shipping to ${outputTarget(config)} (state in ${config.state_dir})\n`);

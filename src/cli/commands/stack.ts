@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { planBootstrap, runBootstrap, stackStatus, uninstallStack, type PlanEntry } from '../../bootstrap/index.ts';
+import type { PlanEntry } from '../../bootstrap/index.ts';
 import type { ClusterCapabilities } from '../../elastic/capabilities.ts';
 import { commandElastic, progress } from '../context.ts';
 
@@ -41,6 +41,7 @@ export function registerStackCommands(program: Command): void {
     .description('show what bootstrap would do to each asset: create, update (with diff), unchanged, drifted, skip')
     .option('--json', 'print one JSON array of {asset, kind, action}')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { planBootstrap } = await import('../../bootstrap/index.ts');
       const { loaded, ctx } = await commandElastic(cmd);
       const plan = await planBootstrap(ctx, loaded.config);
       if (opts.json) {
@@ -55,6 +56,7 @@ export function registerStackCommands(program: Command): void {
     .command('bootstrap')
     .description('install or upgrade the data model (templates, pipelines, ML jobs); safe to run again')
     .action(async (_opts, cmd: Command) => {
+      const { runBootstrap } = await import('../../bootstrap/index.ts');
       const { loaded, ctx } = await commandElastic(cmd);
       const { plan, applied } = await runBootstrap(ctx, loaded.config, {
         onProgress: (done, total, e) => progress(`[${done}/${total}] ${e.action === 'drifted' ? 'restore' : e.action} ${e.kind} ${e.asset}`),
@@ -69,6 +71,7 @@ export function registerStackCommands(program: Command): void {
     .description('installed assets, versions, drift, data streams and cluster capabilities')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { stackStatus } = await import('../../bootstrap/index.ts');
       const { loaded, ctx } = await commandElastic(cmd);
       const status = await stackStatus(ctx, loaded.config);
       if (opts.json) {
@@ -92,6 +95,7 @@ export function registerStackCommands(program: Command): void {
     .description('remove what Nyx manages (data streams and their data stay unless --purge-data)')
     .option('--purge-data', 'also delete the logs-<source>-* data streams')
     .action(async (opts: { purgeData?: boolean }, cmd: Command) => {
+      const { uninstallStack } = await import('../../bootstrap/index.ts');
       const { loaded, ctx } = await commandElastic(cmd);
       const result = await uninstallStack(ctx, loaded.config, { purgeData: Boolean(opts.purgeData) });
       for (const a of result.assets) console.log(`${a.result.padEnd(8)} ${a.kind.padEnd(18)} ${a.asset}${a.reason ? `  (${a.reason})` : ''}`);

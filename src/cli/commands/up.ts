@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import { runBootstrap } from '../../bootstrap/index.ts';
-import { connectElastic } from '../../elastic/connect.ts';
 import { startLocalNode, stopLocalNode, readLocalNode } from '../../elastic/local-node.ts';
-import { services, type RunningService } from '../../services/index.ts';
+import type { RunningService } from '../../services/index.ts';
 import { commandConfig, progress } from '../context.ts';
 import { describeCapabilities } from './stack.ts';
 
@@ -11,6 +9,9 @@ export function registerUpCommand(program: Command): void {
     .command('up')
     .description('start everything: the local Elasticsearch when none is configured, bootstrap, then every Nyx service; Ctrl-C stops')
     .action(async (_opts, cmd: Command) => {
+      const { runBootstrap } = await import('../../bootstrap/index.ts');
+      const { connectElastic } = await import('../../elastic/connect.ts');
+      const { services } = await import('../../services/index.ts');
       const loaded = commandConfig(cmd);
       const { config, secrets } = loaded;
       let url: string | undefined;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { vulnerabilityReport, type HostExposure } from '../../vulns/index.ts';
+import type { HostExposure } from '../../vulns/index.ts';
 import { commandElastic } from '../context.ts';
 
 function table(rows: string[][]): string {
@@ -20,6 +20,7 @@ export function registerVulnsCommand(program: Command): void {
     .option('--limit <n>', 'backlog rows per host in the table', '20')
     .option('--json', 'print the report as one JSON object')
     .action(async (opts: { host?: string; json?: boolean; limit: string }, cmd: Command) => {
+      const { vulnerabilityReport } = await import('../../vulns/index.ts');
       const { loaded, ctx } = await commandElastic(cmd);
       const { config } = loaded;
       const report = await vulnerabilityReport(ctx.client, config.namespace, {

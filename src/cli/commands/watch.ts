@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { RuleWatcher, watchStatus, type RuleRunReport } from '../../detection/watch/index.ts';
-import { loadDetectionSetup } from '../../detection/stream/index.ts';
+import type { RuleRunReport } from '../../detection/watch/index.ts';
 import { commandElastic, progress } from '../context.ts';
 
 function ago(seconds: number | null): string {
@@ -21,6 +20,8 @@ export function registerWatchCommands(program: Command): void {
     .option('--once', 'run every rule this replica can take once, print one JSON line per rule, and exit')
     .option('--rules <paths...>', 'Sigma rule files or folders (default alerts.sigma_paths or rules/sigma)')
     .action(async (opts: { once?: boolean; rules?: string[] }, cmd: Command) => {
+      const { RuleWatcher } = await import('../../detection/watch/index.ts');
+      const { loadDetectionSetup } = await import('../../detection/stream/index.ts');
       const { loaded, ctx } = await commandElastic(cmd);
       const { config } = loaded;
       const setup = loadDetectionSetup(config, opts.rules);
@@ -60,6 +61,8 @@ export function registerWatchCommands(program: Command): void {
     .description('every rule: shard, holder, last run, checkpoint, lag, gap and catch-up')
     .option('--json', 'one JSON object per rule')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { watchStatus } = await import('../../detection/watch/index.ts');
+      const { loadDetectionSetup } = await import('../../detection/stream/index.ts');
       const { loaded, ctx } = await commandElastic(cmd);
       const { config } = loaded;
       try {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import type { CollectedEvent } from '../event.ts';
 import { isMissingProgram, runCommand, type CommandRunner } from './command.ts';
@@ -33,17 +34,20 @@ export function journalEntryToSyslogLine(e: z.infer<typeof journalEntrySchema>, 
 }
 
 /**
- * JournaldCollector: `journalctl -o json --after-cursor` each poll, sent as `syslog` lines.
- * Without journalctl (or a journal) it logs once and stays idle.
+ * JournaldCollector: `journalctl -o json --after-cursor` each poll, sent as `syslog` lines. The system
+ * journal, or the journal files of one directory (`directory`). journalctl runs without a shell, its
+ * arguments one argv element each. Without journalctl (or a journal) it logs once and stays idle; a
+ * configured directory that does not exist yet is looked for again on every poll.
  */
 export class JournaldCollector implements Collector {
   private readonly loop: PollLoop;
   private cursor: string | undefined;
   private disabled = false;
+  private saidMissingDirectory = false;
 
   constructor(
     readonly id: string,
-    private readonly config: { poll_ms: number; units: string[] },
+    private readonly config: { poll_ms: number; units: string[]; directory?: string; batch?: number },
     private readonly ctx: CollectorContext,
     private readonly run: CommandRunner = runCommand,
   ) {
@@ -62,7 +66,15 @@ export class JournaldCollector implements Collector {
 
   async poll(): Promise<void> {
     if (this.disabled) return;
-    const args = ['-o', 'json', '--no-pager', '-n', '5000'];
+    const { directory } = this.config;
+    if (directory && !existsSync(directory)) {
+      if (!this.saidMissingDirectory) this.ctx.log.info({ directory }, 'journal directory does not exist (yet); journald input waits for it');
+      this.saidMissingDirectory = true;
+      return;
+    }
+    // -n counts forward from --after-cursor / --since: the oldest unsent entries come first.
+    const args = ['-o', 'json', '--no-pager', '-n', String(this.config.batch ?? 5_000)];
+    if (directory) args.push(`--directory=${directory}`);
     if (this.cursor) args.push(`--after-cursor=${this.cursor}`);
     else args.push('--since=-1min'); // first start: recent entries only, not the whole history
     for (const u of this.config.units) args.push('-u', u);
