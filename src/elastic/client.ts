@@ -1,11 +1,36 @@
 import { readFileSync } from 'node:fs';
 import { Client, errors } from '@elastic/elasticsearch';
+import SniffingTransport from '@elastic/elasticsearch/lib/sniffingTransport';
 
 type ClientOptions = ConstructorParameters<typeof Client>[0];
 import { NyxError } from '../errors.ts';
 import type { NyxConfig, Secrets } from '../config/index.ts';
 
 export type { Client };
+
+/** The answer of a request that reached a shard still starting (an index created a moment ago). */
+function isShardStarting(err: unknown): boolean {
+  return err instanceof errors.ResponseError && err.statusCode === 503 && JSON.stringify(err.body ?? '').includes('no_shard_available_action_exception');
+}
+
+/**
+ * The client's own transport, plus one patience: a request that meets a primary shard still starting gets
+ * 503 no_shard_available_action_exception for a few hundred milliseconds after its index was created. The
+ * stock retry repeats at once (and fails again), so these are retried with a growing pause, at most ~6 s.
+ * Nothing else changes: other 5xx keep the stock behaviour, and the caller sees the last error.
+ */
+class ShardStartPatientTransport extends SniffingTransport {
+  override async request(...args: Parameters<SniffingTransport['request']>): Promise<never> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return (await super.request(...args)) as never;
+      } catch (err) {
+        if (!isShardStarting(err) || attempt >= 12) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 100 + attempt * 75));
+      }
+    }
+  }
+}
 
 /**
  * The one Elasticsearch client factory. Everything that talks to the cluster gets its client here,
@@ -19,6 +44,7 @@ export function createElasticClient(config: NyxConfig, secrets: Secrets, urlOver
     requestTimeout: es.request_timeout_ms,
     maxRetries: 2,
     compression: false,
+    Transport: ShardStartPatientTransport,
   };
   if (es.cloud_id && !urlOverride) options.cloud = { id: es.cloud_id };
   else options.node = url as string;

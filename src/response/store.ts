@@ -92,25 +92,9 @@ export class ResponseStore {
     return actionsIndex(this.namespace);
   }
 
-  /**
-   * Reads that race the creation of a new tenant's index can meet its primary shard still starting
-   * (503 no_shard_available_action_exception): retried briefly (bounded) rather than failing the action.
-   */
-  private async whileShardStarts<T>(read: () => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await read();
-      } catch (err) {
-        const starting = err instanceof errors.ResponseError && err.statusCode === 503 && JSON.stringify(err.body ?? '').includes('no_shard_available_action_exception');
-        if (!starting || attempt >= 20) throw err;
-        await new Promise((r) => setTimeout(r, 100 + attempt * 50));
-      }
-    }
-  }
-
   async getAction(id: string): Promise<StoredAction | undefined> {
     try {
-      const res = await this.whileShardStarts(() => this.client.get({ index: this.actionsIndex, id }));
+      const res = await this.client.get({ index: this.actionsIndex, id });
       const parsed = actionRecordSchema.safeParse(res._source);
       if (!parsed.success) return undefined;
       return { record: parsed.data, seqNo: res._seq_no!, primaryTerm: res._primary_term! };
@@ -124,7 +108,7 @@ export class ResponseStore {
   async existingActions(ids: string[]): Promise<Set<string>> {
     if (!ids.length) return new Set();
     try {
-      const res = await this.whileShardStarts(() => this.client.mget({ index: this.actionsIndex, ids, _source: false }));
+      const res = await this.client.mget({ index: this.actionsIndex, ids, _source: false });
       return new Set(res.docs.filter((d) => 'found' in d && d.found).map((d) => d._id));
     } catch (err) {
       if (err instanceof errors.ResponseError && err.statusCode === 404) return new Set();
