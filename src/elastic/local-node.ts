@@ -23,6 +23,11 @@ export interface LocalNodeOptions {
   name?: string;
   /** Start with empty data (the test suite does). */
   fresh?: boolean;
+  /**
+   * HTTP port to listen on; default a free one. A restart that must come back on the same URL
+   * (clients already configured with it) passes the port of the previous run.
+   */
+  port?: number;
   healthTimeoutMs?: number;
   onProgress?: (line: string) => void;
 }
@@ -228,7 +233,7 @@ export async function startLocalNode(options: LocalNodeOptions): Promise<LocalNo
   if (!existsSync(join(confDir, 'jvm.options'))) cpSync(join(dist, 'config'), confDir, { recursive: true });
   if (owner) chownTree(dir, owner);
 
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const transportPort = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const consoleLog = join(logsDir, 'console.log');

@@ -46,6 +46,8 @@ export class BatchSender {
   lastError: string | undefined;
   private stopped = false;
   private wake: (() => void) | undefined;
+  /** False while backing off: new events must not cut a backoff (or the server's Retry-After) short. */
+  private wakeable = true;
   private attempt = 0;
   private limit: number;
   private loopDone: Promise<void> | undefined;
@@ -64,9 +66,9 @@ export class BatchSender {
     this.loopDone = this.loop();
   }
 
-  /** New events arrived: send now if a full batch is ready. */
+  /** New events arrived: send now if a full batch is ready (not during a backoff). */
   notify(): void {
-    this.wake?.();
+    if (this.wakeable) this.wake?.();
   }
 
   async stop(): Promise<void> {
@@ -75,16 +77,19 @@ export class BatchSender {
     await this.loopDone;
   }
 
-  private sleep(ms: number): Promise<void> {
+  /** Waits `ms`; stop() always ends the wait early, notify() only when `wakeable`. */
+  private sleep(ms: number, wakeable = true): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       const self = this;
       function done(): void {
         clearTimeout(timer);
         self.wake = undefined;
+        self.wakeable = true;
         resolve();
       }
       this.wake = done;
+      this.wakeable = wakeable;
     });
   }
 
@@ -103,7 +108,7 @@ export class BatchSender {
       const batch = this.queue.take(this.limit);
       if (!batch.length) continue;
       const delay = await this.sendBatch(batch);
-      if (delay > 0 && !this.stopped) await this.sleep(delay);
+      if (delay > 0 && !this.stopped) await this.sleep(delay, false);
     }
   }
 

@@ -1,13 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { configSchema, type NyxConfig } from '../../src/config/index.ts';
 import { connectElastic, type ElasticContext } from '../../src/elastic/connect.ts';
 import { runBootstrap } from '../../src/bootstrap/index.ts';
 import { createAgentRegistry, type AgentRegistry } from '../../src/agents/index.ts';
 import { startIngestApi, type RunningIngestApi } from '../../src/ingest/api/server.ts';
 import { testElasticUrl, uniqueNamespace } from '../support/elastic.ts';
-
-const NYX = fileURLToPath(new URL('../../bin/nyx.js', import.meta.url));
+import { spawnNyx, type NyxProcess } from '../support/cli.ts';
 
 export function testConfig(serve: Record<string, unknown> = {}, url = testElasticUrl()): NyxConfig {
   return configSchema.parse({ elasticsearch: { url, connect_wait_ms: 5000 }, serve: { port: 0, ...serve } });
@@ -104,30 +101,16 @@ export interface IngestBody {
 }
 
 /** A real `nyx serve` process on a free port; resolves once it prints where it listens. */
-export async function startServeProcess(env: Record<string, string>): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [NYX, 'serve', '--port', '0'], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (d) => (stderr += d));
+export async function startServeProcess(env: Record<string, string>): Promise<NyxProcess & { url: string }> {
+  const serve = spawnNyx(['serve', '--port', '0'], env);
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
-    child.stdout?.on('data', (d) => {
+    serve.child.stdout?.on('data', (d) => {
       out += d;
       const m = /ingest API on (http:\/\/\S+)/.exec(out);
       if (m?.[1]) resolve(m[1]);
     });
-    child.on('exit', (code) => reject(new Error(`nyx serve exited ${code}: ${stderr}`)));
+    serve.child.on('exit', (code) => reject(new Error(`nyx serve exited ${code}: ${serve.output()}`)));
   });
-  return {
-    url,
-    child,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
+  return { url, ...serve };
 }
