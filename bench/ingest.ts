@@ -4,6 +4,8 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { readFileSync } from 'node:fs';
+import type { Client } from '@elastic/elasticsearch';
 import { loadConfig } from '../src/config/index.ts';
 import { connectElastic } from '../src/elastic/connect.ts';
 import { runBootstrap } from '../src/bootstrap/index.ts';
@@ -30,6 +32,23 @@ function agentEvents(total: number): Array<Record<string, unknown>> {
     (i: number) => ({ category: 'process', pid: 2000 + i, ppid: 1, name: 'sshd', path: '/usr/sbin/sshd', cmd: 'sshd -D' }),
   ];
   return Array.from({ length: total }, (_, i) => ({ ts: new Date(Date.UTC(2026, 2, 1) + i * 10).toISOString(), host: 'bench-host', user: 'root', seq: i, ...kinds[i % kinds.length]!(i) }));
+}
+
+/** CPU seconds Elasticsearch has used so far (all nodes), from its own process stats. */
+async function elasticCpuSeconds(client: Client): Promise<number> {
+  const stats = await client.nodes.stats({ metric: 'process' });
+  return Object.values(stats.nodes).reduce((sum, n) => sum + (n.process?.cpu?.total_in_millis ?? 0), 0) / 1000;
+}
+
+/** CPU seconds (user + system) a local process has used so far; 0 where /proc is not there. */
+function processCpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+    // After "pid (comm) ": state is field 0, utime 11, stime 12, in clock ticks (100/s on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -123,19 +142,35 @@ export async function run(args: string[]): Promise<object> {
     const apiTimes = { seconds: 0, latencies: [] as number[] };
     const rawTimes = { seconds: 0, latencies: [] as number[] };
     let apiStored = 0;
+    // CPU each party spends, per phase: where the API's time goes (the server vs Elasticsearch vs this client).
+    const cpu = { api: { server: 0, elasticsearch: 0, client: 0 }, raw: { elasticsearch: 0, client: 0 } };
+    const snapshot = async () => ({ server: processCpuSeconds(server.pid), elasticsearch: await elasticCpuSeconds(ctx.client), client: process.cpuUsage() });
+    const clientSeconds = (from: NodeJS.CpuUsage) => {
+      const used = process.cpuUsage(from);
+      return (used.user + used.system) / 1e6;
+    };
     const perRound = Math.ceil(apiBatches.length / rounds);
     for (let r = 0; r < rounds; r++) {
       const slice = [r * perRound, (r + 1) * perRound] as const;
+      const beforeApi = await snapshot();
       const api = await drive(apiBatches.slice(...slice), concurrency, async (body) => {
         const res = await fetch(`${url}/api/ingest`, { method: 'POST', headers, body });
         const out = (await res.json()) as { stored?: number; error?: string };
         if (res.status !== 200) throw new Error(`ingest answered ${res.status}: ${out.error}`);
         apiStored += out.stored ?? 0;
       });
+      const afterApi = await snapshot();
+      cpu.api.server += afterApi.server - beforeApi.server;
+      cpu.api.elasticsearch += afterApi.elasticsearch - beforeApi.elasticsearch;
+      cpu.api.client += clientSeconds(beforeApi.client);
+      const beforeRaw = await snapshot();
       const raw = await drive(rawBatches.slice(...slice), concurrency, async (operations) => {
         const res = await ctx.client.bulk({ operations });
         if (res.errors) throw new Error('raw _bulk had item errors');
       });
+      const afterRaw = await snapshot();
+      cpu.raw.elasticsearch += afterRaw.elasticsearch - beforeRaw.elasticsearch;
+      cpu.raw.client += clientSeconds(beforeRaw.client);
       apiTimes.seconds += api.seconds;
       apiTimes.latencies.push(...api.latencies);
       rawTimes.seconds += raw.seconds;
@@ -143,6 +178,7 @@ export async function run(args: string[]): Promise<object> {
       process.stderr.write(`# round ${r + 1}/${rounds}: api ${Math.round((api.latencies.length * batchSize) / api.seconds)}/s, raw _bulk ${Math.round((raw.latencies.length * batchSize) / raw.seconds)}/s\n`);
     }
     if (apiStored !== total) throw new Error(`the API stored ${apiStored} of ${total} events`);
+    const perEvent = (seconds: number) => Math.round((seconds * 1e6) / total);
     const apiRate = Math.round(total / apiTimes.seconds);
     const rawRate = Math.round(total / rawTimes.seconds);
     return {
@@ -158,6 +194,11 @@ export async function run(args: string[]): Promise<object> {
       ratio: Number((apiRate / rawRate).toFixed(2)),
       api_ack_latency: latency(apiTimes.latencies),
       raw_bulk_latency: latency(rawTimes.latencies),
+      // Microseconds of CPU per event, by party: the server's share is what Nyx adds.
+      cpu_us_per_event: {
+        api: { server: perEvent(cpu.api.server), elasticsearch: perEvent(cpu.api.elasticsearch), client: perEvent(cpu.api.client) },
+        raw_bulk: { elasticsearch: perEvent(cpu.raw.elasticsearch), client: perEvent(cpu.raw.client) },
+      },
     };
   } finally {
     const exited = new Promise((resolve) => (server.exitCode !== null ? resolve(undefined) : server.once('exit', resolve)));

@@ -6,14 +6,15 @@ export type EcsDocument = Record<string, unknown>;
 /** Field paths interned to small integers, so an event's per-field cache is a plain array. */
 export class FieldTable {
   private readonly ids = new Map<string, number>();
-  readonly paths: string[][] = [];
+  /** Per field: the keys to try at each depth (see PathKeys). */
+  readonly paths: PathKeys[] = [];
 
   intern(path: string): number {
     let id = this.ids.get(path);
     if (id === undefined) {
       id = this.paths.length;
       this.ids.set(path, id);
-      this.paths.push(path.split('.'));
+      this.paths.push(pathKeys(path.split('.')));
     }
     return id;
   }
@@ -59,12 +60,23 @@ export class FieldValues {
 
 const EMPTY = new FieldValues([], false);
 
-function collect(node: unknown, parts: string[], i: number, out: { values: string[]; present: boolean }): void {
+/**
+ * A dotted path's candidate keys, built once: `keys[i][k]` is parts i..i+k joined with dots, so reading
+ * `a.b.c` tries `a`, `a.b`, `a.b.c` at the top level (nested, dotted and mixed shapes) without building
+ * a string per event.
+ */
+type PathKeys = string[][];
+
+function pathKeys(parts: string[]): PathKeys {
+  return parts.map((_, i) => parts.slice(i).map((__, k) => parts.slice(i, i + k + 1).join('.')));
+}
+
+function collect(node: unknown, keys: PathKeys, i: number, out: { values: string[]; present: boolean }): void {
   if (Array.isArray(node)) {
-    for (const el of node) collect(el, parts, i, out);
+    for (const el of node) collect(el, keys, i, out);
     return;
   }
-  if (i === parts.length) {
+  if (i === keys.length) {
     if (node === null || node === undefined) return;
     out.present = true;
     if (typeof node === 'string') out.values.push(node);
@@ -73,11 +85,10 @@ function collect(node: unknown, parts: string[], i: number, out: { values: strin
   }
   if (node === null || typeof node !== 'object') return;
   const obj = node as Record<string, unknown>;
-  // Try `a`, `a.b`, `a.b.c`… as keys at this level: covers nested, dotted and mixed shapes.
-  let key = parts[i]!;
-  for (let j = i; j < parts.length; j++) {
-    if (j > i) key += `.${parts[j]}`;
-    if (Object.prototype.hasOwnProperty.call(obj, key)) collect(obj[key], parts, j + 1, out);
+  const here = keys[i]!;
+  for (let k = 0; k < here.length; k++) {
+    const key = here[k]!;
+    if (Object.prototype.hasOwnProperty.call(obj, key)) collect(obj[key], keys, i + k + 1, out);
   }
 }
 
@@ -107,6 +118,6 @@ export class EventView {
 /** One-off field read (tests, tools): all string forms of a dotted path. */
 export function readField(doc: EcsDocument, path: string): string[] {
   const out = { values: [] as string[], present: false };
-  collect(doc, path.split('.'), 0, out);
+  collect(doc, pathKeys(path.split('.')), 0, out);
   return out.values;
 }
