@@ -3,8 +3,8 @@
  * documents through it synchronously.
  */
 import { NyxError } from '../errors.ts';
-import { ConditionSyntaxError, compileCondition } from './condition.ts';
-import { IngestDocument, ProcessorError, cloneJson, isObject, type JsonObject } from './document.ts';
+import { ConditionSyntaxError, compileConditionChain, rootIsMap, type Conjunct } from './condition.ts';
+import { FieldPath, IngestDocument, METADATA_FIELDS, ProcessorError, cloneJson, isObject, type JsonObject } from './document.ts';
 import {
   DefinitionError,
   type CompileContext,
@@ -13,6 +13,7 @@ import {
   type CompiledProcessor,
   type PipelineRef,
   type ProcessorFactory,
+  type ProcessorList,
 } from './processor.ts';
 import { processorFactories } from './processors/index.ts';
 import { executePipeline } from './runtime.ts';
@@ -25,7 +26,7 @@ import {
   type ProcessorDefinition,
   type ProcessorType,
 } from './schema.ts';
-import { TemplateSyntaxError } from './template.ts';
+import { TemplateSyntaxError, isTemplate, templateOnlyFields } from './template.ts';
 
 export type { CompileOptions };
 
@@ -40,8 +41,22 @@ export interface PipelineFailure {
   processor_tag: string | undefined;
 }
 
+export interface RunOptions {
+  /**
+   * The caller hands the document over: the pipeline works on `doc` itself instead of a deep copy (saving
+   * the copy, a good part of a short pipeline's cost). `doc` and every object or list in it may then be
+   * changed, moved or dropped whatever the outcome, and the result's `doc` is `doc` itself; on an unhandled
+   * failure it is the document as far as the pipeline got, not the input unchanged. Only for documents
+   * nothing else holds or reads afterwards (e.g. freshly parsed JSON whose original text is kept aside).
+   */
+  ownsInput?: boolean;
+}
+
 export interface RunResult {
-  /** The processed document; on an unhandled failure, the input document unchanged. */
+  /**
+   * The processed document; on an unhandled failure, the input document unchanged (with `ownsInput`,
+   * see RunOptions, the input as the pipeline left it).
+   */
   doc: Record<string, unknown>;
   dropped: boolean;
   /** The target index when the pipeline set `_index`, else the one passed in. */
@@ -53,7 +68,7 @@ export interface RunResult {
 }
 
 export interface CompiledPipeline {
-  run(doc: Record<string, unknown>, meta?: RunMeta): RunResult;
+  run(doc: Record<string, unknown>, meta?: RunMeta, options?: RunOptions): RunResult;
 }
 
 export const SUPPORTED_PROCESSORS: ReadonlySet<string> = new Set(Object.keys(processorSchemas));
@@ -72,8 +87,8 @@ class Compiler {
     const pipeline = parsed.data;
     return {
       name,
-      processors: pipeline.processors.map((p, i) => this.compileProcessor(p, `${prefix}processors[${i}]`)),
-      onFailure: pipeline.on_failure?.map((p, i) => this.compileProcessor(p, `${prefix}on_failure[${i}]`)),
+      processors: processorList(pipeline.processors.map((p, i) => this.compileProcessor(p, `${prefix}processors[${i}]`))),
+      onFailure: pipeline.on_failure && processorList(pipeline.on_failure.map((p, i) => this.compileProcessor(p, `${prefix}on_failure[${i}]`))),
     };
   }
 
@@ -98,12 +113,18 @@ class Compiler {
         now: () => (this.options.now ? this.options.now() : new Date()),
       };
       const factory = processorFactories[type] as ProcessorFactory<ProcessorType>;
+      const chain = condition === undefined ? undefined : compileConditionAt(condition, where);
+      const guard = chain === undefined ? implicitGuard(type, options as Record<string, unknown>) : undefined;
+      const conjuncts = chain ? chain.conjuncts : guard && [guard];
       return {
         type,
         tag: options.tag,
-        condition: condition === undefined ? undefined : compileConditionAt(condition, where),
+        condition: chain?.condition,
+        conjuncts,
+        tests: conjuncts?.map((c) => c.test),
+        skip: undefined,
         ignoreFailure: options.ignore_failure,
-        onFailure: options.on_failure?.map((p, i) => this.compileProcessor(p, `${where}.on_failure[${i}]`)),
+        onFailure: options.on_failure && processorList(options.on_failure.map((p, i) => this.compileProcessor(p, `${where}.on_failure[${i}]`))),
         body: factory(options as never, ctx),
       };
     } catch (err) {
@@ -132,13 +153,90 @@ class Compiler {
   }
 }
 
+/** Types whose body, with ignore_missing, first reads `field` and returns untouched when it is missing or null. */
+const READS_FIELD_FIRST = new Set(['convert', 'lowercase', 'uppercase', 'trim', 'urldecode', 'gsub', 'grok', 'dissect', 'kv', 'csv', 'uri_parts', 'split', 'foreach', 'geoip', 'user_agent']);
+
+/** For a static field path that resolves only under a map at a plain source key (see FieldPath.mapRoot): that key. */
+function staticRoot(field: unknown): string | undefined {
+  if (typeof field !== 'string' || isTemplate(field)) return undefined;
+  let root: string | undefined;
+  try {
+    root = new FieldPath(field).mapRoot;
+  } catch {
+    return undefined;
+  }
+  // Only keys `ctx.<key>` reads from the source: rootIsMap is that condition.
+  return root !== undefined && /^[A-Za-z_$][\w$]*$/.test(root) && root !== '_ingest' && root !== '_source' && !METADATA_FIELDS.has(root) ? root : undefined;
+}
+
+/**
+ * A guard for a processor without `if` that provably does nothing (no change, no failure) unless the source
+ * has a map under one key: `convert field: winlog.process.pid, ignore_missing: true` when `winlog` is not a
+ * map, `set value: "{{{winlog.computer_name}}}", ignore_empty_value: true` likewise. The guard is the conjunct
+ * `ctx.winlog instanceof Map`, so the processor joins guard hoisting (see ProcessorList) with its neighbours,
+ * explicit conditions starting with that conjunct included. Skipping it is exactly running it: it would have
+ * found its field missing and returned.
+ */
+function implicitGuard(type: string, o: Record<string, unknown>): Conjunct | undefined {
+  let roots: Array<string | undefined>;
+  if (READS_FIELD_FIRST.has(type)) {
+    if (o.ignore_missing !== true) return undefined;
+    roots = [staticRoot(o.field)];
+  } else if (type === 'rename') {
+    // The target is resolved before the field is read: it must be static too (a templated one can fail).
+    if (o.ignore_missing !== true || typeof o.target_field !== 'string' || isTemplate(o.target_field)) return undefined;
+    roots = [staticRoot(o.field)];
+  } else if (type === 'remove') {
+    if (o.ignore_missing !== true || o.keep !== undefined || !Array.isArray(o.field) || o.field.length === 0) return undefined;
+    roots = o.field.map(staticRoot);
+  } else if (type === 'set') {
+    // Renders '' (or copies nothing) and ignore_empty_value returns; override: false only reads first.
+    if (o.ignore_empty_value !== true || typeof o.field !== 'string' || isTemplate(o.field)) return undefined;
+    if (o.copy_from !== undefined) roots = [staticRoot(o.copy_from)];
+    else if (typeof o.value === 'string') roots = templateOnlyFields(o.value)?.map((f) => staticRoot(f.path)) ?? [undefined];
+    else return undefined;
+  } else return undefined;
+  const root = roots[0];
+  if (root === undefined || roots.some((r) => r !== root)) return undefined;
+  return rootIsMap(root);
+}
+
+/**
+ * Guard hoisting (see ProcessorList): processor i's skip[d] is the first processor after i whose conjuncts
+ * do not start with processor i's first d+1 conjuncts. Computed backwards: if processor i+1 shares them, it is
+ * i+1's own skip[d] (sharing a prefix is transitive along the run).
+ */
+function processorList(processors: CompiledProcessor[]): ProcessorList {
+  for (let i = processors.length - 1; i >= 0; i--) {
+    const own = processors[i]!.conjuncts;
+    if (own === undefined) continue;
+    const next = processors[i + 1]?.conjuncts;
+    const nextSkip = processors[i + 1]?.skip;
+    const row: number[] = [];
+    let shared = true;
+    for (let d = 0; d < own.length; d++) {
+      shared = shared && next !== undefined && nextSkip !== undefined && d < next.length && next[d]!.key === own[d]!.key;
+      row.push(shared ? nextSkip![d]! : i + 1);
+    }
+    processors[i]!.skip = row;
+  }
+  const next = new Int32Array(processors.length);
+  processors.forEach((p, i) => (next[i] = p.skip ? p.skip[0]! : i + 1));
+  return { processors, heads: processors.map((p) => p.tests?.[0]), next };
+}
+
 function compileConditionAt(source: string, where: string) {
   try {
-    return compileCondition(source);
+    return compileConditionChain(source);
   } catch (err) {
     if (err instanceof ConditionSyntaxError) throw new NyxError(`${where}.if: ${err.message} in [${source}] (see the condition subset in src/pipeline-runner/condition.ts)`);
     throw err;
   }
+}
+
+/** The compiled form of a pipeline, guard hoisting included: for tests and tools that inspect it (not exported by index.ts). */
+export function compileBody(def: PipelineDefinition | unknown, options: CompileOptions = {}): CompiledPipelineBody {
+  return new Compiler(options).compilePipeline(def, options.name, '');
 }
 
 /**
@@ -146,8 +244,7 @@ function compileConditionAt(source: string, where: string) {
  * pipelineDefinitionSchema); throws a NyxError naming the processor and option when invalid.
  */
 export function compilePipeline(def: PipelineDefinition | unknown, options: CompileOptions = {}): CompiledPipeline {
-  const compiler = new Compiler(options);
-  const body = compiler.compilePipeline(def, options.name, '');
+  const body = compileBody(def, options);
   // `_ingest.timestamp` for every document: Date#toISOString costs over a microsecond, so render it
   // once per clock millisecond (the string only changes when the millisecond does).
   let lastMs = Number.NaN;
@@ -162,7 +259,7 @@ export function compilePipeline(def: PipelineDefinition | unknown, options: Comp
     return lastIso;
   };
   return {
-    run(input, meta = {}) {
+    run(input, meta = {}, runOptions) {
       // Failures are ordinary control flow here (ignore_failure, on_failure, grok misses) and only
       // their message is ever used, so skip V8's stack capture: it cost more than the processors.
       const stackTraceLimit = Error.stackTraceLimit;
@@ -171,7 +268,7 @@ export function compilePipeline(def: PipelineDefinition | unknown, options: Comp
         const docMeta: JsonObject = {};
         if (meta._index !== undefined) docMeta._index = meta._index;
         if (meta._id !== undefined) docMeta._id = meta._id;
-        const doc = new IngestDocument(cloneJson(input), docMeta, { timestamp: timestamp() });
+        const doc = new IngestDocument(runOptions?.ownsInput ? input : cloneJson(input), docMeta, { timestamp: timestamp() });
         if (options.name) doc.pipelineStack.push(options.name);
         executePipeline(body, doc);
         const result: RunResult = { doc: doc.source, dropped: doc.dropped };

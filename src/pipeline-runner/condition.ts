@@ -192,6 +192,8 @@ class Parser {
         const check = type.kind === 'ident' ? TYPE_CHECKS[type.text] : undefined;
         if (!check) throw this.unexpected(type, 'unsupported instanceof type');
         left = boolean((doc) => check(l(doc)));
+        const path = CTX_PATHS.get(l);
+        if (path) FUSED.set(left, { kind: Fused.Type, path, value: null, type: check });
         continue;
       }
       if (token.kind !== 'op' || !['<', '<=', '>', '>='].includes(token.text)) return left;
@@ -205,7 +207,10 @@ class Parser {
   private unary(): Eval {
     if (this.accept('!')) {
       const operand = this.unary();
-      return boolean(BOOLEANS.has(operand) ? (doc) => !(operand(doc) as boolean) : (doc) => !asBoolean(operand(doc), '!'));
+      const negated = boolean(BOOLEANS.has(operand) ? (doc) => !(operand(doc) as boolean) : (doc) => !asBoolean(operand(doc), '!'));
+      const inner = FUSED.get(operand);
+      if (inner?.kind === Fused.Type) FUSED.set(negated, { ...inner, kind: Fused.NotType });
+      return negated;
     }
     return this.postfix(this.primary());
   }
@@ -358,30 +363,41 @@ function readCtxPath(doc: IngestDocument, path: CtxPath): unknown {
       target = doc.meta[path.root] ?? null;
   }
   const { rest, nullSafe } = path;
-  for (let i = 0; i < rest.length; i++) target = readMember(target, rest[i], nullSafe[i]!);
+  for (let i = 0; i < rest.length; i++) {
+    const k = rest[i]!;
+    // readMember's common case inline: a map read by a string key.
+    if (typeof k === 'string' && typeof target === 'object' && target !== null && !Array.isArray(target) && !(target instanceof Date)) {
+      target = Object.prototype.hasOwnProperty.call(target, k) ? (target as Record<string, unknown>)[k] ?? null : null;
+    } else target = readMember(target, k, nullSafe[i]!);
+  }
   path.value = target;
   path.epoch = doc.epoch;
   return target;
 }
 
+/** The CtxPath of `ctx.<keys...>`, one per distinct path text (see SHARED_PATHS). */
+function sharedCtxPath(keys: ReadonlyArray<string | number>, nullSafe: readonly boolean[]): CtxPath {
+  const root = String(keys[0]);
+  const text = keys.map((k, i) => `${nullSafe[i] ? '?' : ''}[${typeof k}:${String(k)}]`).join('');
+  let path = SHARED_PATHS.get(text);
+  if (path === undefined) {
+    path = {
+      kind: root === '_ingest' ? 1 : root === '_source' ? 2 : METADATA_FIELDS.has(root) ? 3 : 0,
+      root,
+      rest: keys.slice(1),
+      nullSafe: nullSafe.slice(1),
+      epoch: 0,
+      value: undefined,
+    };
+    SHARED_PATHS.set(text, path);
+  }
+  return path;
+}
+
 /** A chain of constant-key member accesses on `base`, walked in one closure. */
 function fieldPath(base: Eval, keys: ReadonlyArray<string | number>, nullSafe: readonly boolean[]): Eval {
   if (base === CTX_ROOT) {
-    const root = String(keys[0]);
-    const text = keys.map((k, i) => `${nullSafe[i] ? '?' : ''}[${typeof k}:${String(k)}]`).join('');
-    let path = SHARED_PATHS.get(text);
-    if (path === undefined) {
-      path = {
-        kind: root === '_ingest' ? 1 : root === '_source' ? 2 : METADATA_FIELDS.has(root) ? 3 : 0,
-        root,
-        rest: keys.slice(1),
-        nullSafe: nullSafe.slice(1),
-        epoch: 0,
-        value: undefined,
-      };
-      SHARED_PATHS.set(text, path);
-    }
-    const shared = path;
+    const shared = sharedCtxPath(keys, nullSafe);
     const read: Eval = (doc) => readCtxPath(doc, shared);
     CTX_PATHS.set(read, shared);
     return read;
@@ -520,7 +536,7 @@ function equalsEval(l: Eval, r: Eval, negate: boolean): Eval {
     const other = constant === r ? l : r;
     const path = CTX_PATHS.get(other);
     if (path) {
-      return boolean(
+      const fused = boolean(
         negate
           ? (doc) => {
               const v = readCtxPath(doc, path);
@@ -531,6 +547,8 @@ function equalsEval(l: Eval, r: Eval, negate: boolean): Eval {
               return (v === undefined ? null : v) === value;
             },
       );
+      FUSED.set(fused, { kind: negate ? Fused.NotEquals : Fused.Equals, path, value: value ?? null, type: undefined });
+      return fused;
     }
     return boolean(negate
       ? (doc) => {
@@ -568,29 +586,135 @@ function compareNumbers(a: unknown, b: unknown, op: string): boolean {
   }
 }
 
-/** Results of whole conditions by source text, valid for one document epoch (see CtxPath). */
-const SHARED_RESULTS = new Map<string, { epoch: number; value: boolean }>();
+/**
+ * One top-level conjunct of a condition (`a` in `a && b && c`), compiled as a condition of its own: it
+ * returns a boolean or throws (also when it is not a boolean). On a throw the runtime evaluates the
+ * processor's whole condition instead, so the error is the one the whole condition gives.
+ */
+export interface Conjunct {
+  /** Normalised text (tokens joined by one space): equal keys mean the same expression. */
+  readonly key: string;
+  readonly test: Condition;
+}
+
+/** Top-level `&&` operands of a condition; the whole condition as one conjunct when it is not a conjunction. */
+function splitConjuncts(tokens: Token[]): Token[][] {
+  const parts: Token[][] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (t.kind !== 'op') continue;
+    if (t.text === '(' || t.text === '[') depth++;
+    else if (t.text === ')' || t.text === ']') depth--;
+    else if (depth === 0 && t.text === '||') return [tokens];
+    else if (depth === 0 && t.text === '&&') {
+      parts.push(tokens.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(tokens.slice(start));
+  return parts;
+}
+
+/**
+ * A condition and its top-level conjuncts. `a && b && c` is true exactly when a, b and c are, evaluated
+ * left to right, so a runner may test the conjuncts one by one (and skip every processor whose condition
+ * starts with a conjunct found false); whenever a conjunct throws or is not a boolean, it must fall back
+ * to `condition`, which fails with the message the whole condition gives.
+ */
+export function compileConditionChain(source: string): { condition: Condition; conjuncts: readonly Conjunct[] } {
+  const condition = compileCondition(source);
+  const parts = splitConjuncts(tokenize(source));
+  const conjuncts = parts.map((part): Conjunct => {
+    // The tokens' texts joined by spaces tokenize back to the same tokens (string tokens keep their quotes).
+    const key = part.map((t) => t.text).join(' ');
+    return { key, test: parts.length === 1 ? condition : compileCondition(key) };
+  });
+  return { condition, conjuncts };
+}
+
+/**
+ * The conjunct `ctx.<root> instanceof Map` (same key, hence the same memo slot and group, as that text in a
+ * condition), for the compiler's implicit guards (see implicitGuard in compile.ts). `root` must be a plain
+ * source key: an identifier, not `_ingest`, `_source` or a metadata field.
+ */
+export function rootIsMap(root: string): Conjunct {
+  const test = compileCondition(`ctx.${root} instanceof Map`);
+  return { key: `ctx . ${root} instanceof Map`, test };
+}
+
+/**
+ * The shapes most conditions have (`ctx.a?.b == 'x'`, `!= 'x'`, `ctx.a instanceof Map`,
+ * `!(ctx.a instanceof Map)`): the memoised closure below evaluates them inline, one call less.
+ */
+const enum Fused {
+  None,
+  Equals,
+  NotEquals,
+  Type,
+  NotType,
+}
+interface FusedShape {
+  kind: Fused;
+  path: CtxPath;
+  value: string | number | boolean | null;
+  type: ((v: unknown) => boolean) | undefined;
+}
+const FUSED = new WeakMap<Eval, FusedShape>();
+
+/**
+ * A condition's one closure: the result for the document's epoch (see IngestDocument.epoch), else the
+ * evaluation. One function for every condition keeps the runtime's call site monomorphic, and the cache
+ * lives in the closure itself (no separate object to load).
+ */
+function memoCondition(shape: FusedShape | undefined, check: Condition): Condition {
+  let epoch = 0;
+  let cached = false;
+  const kind = shape ? shape.kind : Fused.None;
+  const path = shape?.path;
+  const value = shape ? shape.value : null;
+  const type = shape?.type;
+  return (doc) => {
+    if (epoch === doc.epoch) return cached;
+    let result: boolean;
+    if (kind === Fused.None) result = check(doc);
+    else {
+      const v = readCtxPath(doc, path!);
+      if (kind === Fused.Type) result = type!(v);
+      else if (kind === Fused.NotType) result = !type!(v);
+      else result = ((v === undefined ? null : v) === value) === (kind === Fused.Equals);
+    }
+    cached = result;
+    epoch = doc.epoch;
+    return result;
+  };
+}
+
+/**
+ * Compiled conditions, one per text, shared by every processor (and conjunct) with that text: pipelines test
+ * the same conditions in long runs of processors, and while those are skipped the document does not change,
+ * so each is evaluated once per epoch. Keyed by the normalised tokens when the expression is boolean-typed,
+ * else by the exact source (the type error quotes it). Bounded by the conditions ever compiled.
+ */
+const CONDITIONS = new Map<string, Condition>();
 
 export function compileCondition(source: string): Condition {
   const tokens = tokenize(source);
-  const evaluate = new Parser(tokens, source).parse();
-  const check: Condition = BOOLEANS.has(evaluate)
-    ? (evaluate as Condition)
-    : (doc) => {
-        const result = evaluate(doc);
-        if (typeof result !== 'boolean') throw new ConditionRuntimeError(`condition [${source}] must return a boolean, got [${javaTypeName(result)}]`);
-        return result;
-      };
-  // The same condition often guards several processors in a row; evaluate it once while they are skipped.
   const key = tokens.map((t) => t.text).join(' ');
-  let memo = SHARED_RESULTS.get(key);
-  if (memo === undefined) SHARED_RESULTS.set(key, (memo = { epoch: 0, value: false }));
-  const slot = memo;
-  return (doc) => {
-    if (slot.epoch === doc.epoch) return slot.value;
-    const value = check(doc);
-    slot.value = value;
-    slot.epoch = doc.epoch;
-    return value;
-  };
+  const known = CONDITIONS.get(key) ?? CONDITIONS.get(`\u0000${source}`);
+  if (known) return known;
+  const evaluate = new Parser(tokens, source).parse();
+  if (BOOLEANS.has(evaluate)) {
+    const condition = memoCondition(FUSED.get(evaluate), evaluate as Condition);
+    CONDITIONS.set(key, condition);
+    return condition;
+  }
+  const condition = memoCondition(undefined, (doc) => {
+    const result = evaluate(doc);
+    if (typeof result !== 'boolean') throw new ConditionRuntimeError(`condition [${source}] must return a boolean, got [${javaTypeName(result)}]`);
+    return result;
+  });
+  CONDITIONS.set(`\u0000${source}`, condition);
+  return condition;
 }

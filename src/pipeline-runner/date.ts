@@ -358,6 +358,46 @@ const NAMED: Record<string, DateParser> = {
   epoch_second: parseUnix,
 };
 
+/** True for the format names that parse as ES's ISO8601 (see NAMED). */
+export function isIso8601Format(format: string): boolean {
+  return NAMED[format] === parseIso8601;
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** `text` at `i`, `i+1` as a two-digit number, or -1 when either is not a digit. */
+function twoDigits(text: string, i: number): number {
+  const a = text.charCodeAt(i) - 48;
+  const b = text.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+/**
+ * True when `text` is exactly what an ISO8601 date processor writes for it in UTC with the default
+ * output format: `yyyy-MM-ddTHH:mm:ss.SSSZ`, a real calendar date, year 1000 to 9999 (parseIso8601 reads
+ * it as that instant, and DEFAULT_OUTPUT_FORMAT renders that instant in UTC as the same 24 characters).
+ * The date processor then writes the string as it is, skipping the parse and the formatting.
+ */
+export function isCanonicalUtcIso(text: string): boolean {
+  if (text.length !== 24 || text.charCodeAt(23) !== 90 /* Z */) return false;
+  if (text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(10) !== 84 /* T */) return false;
+  if (text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58 || text.charCodeAt(19) !== 46) return false;
+  const century = twoDigits(text, 0);
+  const yy = twoDigits(text, 2);
+  const month = twoDigits(text, 5);
+  const day = twoDigits(text, 8);
+  const ms = twoDigits(text, 20);
+  const ms3 = text.charCodeAt(22) - 48;
+  if (century < 10 || yy < 0 || ms < 0 || ms3 < 0 || ms3 > 9) return false;
+  const hour = twoDigits(text, 11);
+  const minute = twoDigits(text, 14);
+  const second = twoDigits(text, 17);
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || month < 1 || month > 12 || day < 1) return false;
+  const year = century * 100 + yy;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day <= (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!);
+}
+
 export function compileDateFormat(format: string): DateParser {
   return NAMED[format] ?? compileJavaPattern(format);
 }

@@ -21,6 +21,8 @@ export class ProcessorError extends Error {
 /** Keys that address the document's metadata rather than its source. */
 export const METADATA_FIELDS = new Set(['_index', '_id', '_routing', '_version', '_version_type', '_if_seq_no', '_if_primary_term', '_dynamic_templates']);
 
+const hasOwn = Object.prototype.hasOwnProperty;
+
 /** Source of IngestDocument.epoch values: increases on every change, never repeats across documents. */
 let epochCounter = 0;
 
@@ -57,6 +59,8 @@ export class FieldPath {
   private readonly root: Root;
   /** Segments below the root (for metadata: the single metadata key). */
   readonly segments: readonly string[];
+  /** Per segment, the list index it denotes when the value there is a list (`Number(segment)`), else -1. */
+  private readonly indexes: readonly number[];
   constructor(readonly path: string) {
     if (path.length === 0) throw new ProcessorError('path cannot be null nor empty');
     let parts = path.split('.');
@@ -73,17 +77,37 @@ export class FieldPath {
     }
     if (parts.length === 0 || parts.some((p) => p.length === 0)) throw new ProcessorError(`path [${path}] is not valid`);
     this.segments = parts;
+    this.indexes = parts.map((p) => {
+      const index = Number(p);
+      return Number.isInteger(index) && index >= 0 ? index : -1;
+    });
   }
 
-  private container(doc: IngestDocument): JsonObject {
-    return this.root === Root.Source ? doc.source : this.root === Root.Meta ? doc.meta : doc.ingest;
+  /**
+   * For a source path of two or more segments whose second segment cannot index a list (`winlog.process.pid`):
+   * its first segment, the key under which the source must hold a map (not null, a scalar, a list or a
+   * Date) for the path to resolve at all. Undefined for any other path.
+   */
+  get mapRoot(): string | undefined {
+    if (this.root !== Root.Source || this.segments.length < 2) return undefined;
+    const index = Number(this.segments[1]);
+    return Number.isInteger(index) && index >= 0 ? undefined : this.segments[0];
   }
 
   /** The value, or `undefined` when any part of the path is absent. */
   get(doc: IngestDocument): unknown {
-    let current: unknown = this.container(doc);
-    for (const segment of this.segments) {
-      current = child(current, segment);
+    let current: unknown = this.root === Root.Source ? doc.source : this.root === Root.Meta ? doc.meta : doc.ingest;
+    const segments = this.segments;
+    for (let i = 0; i < segments.length; i++) {
+      // A list is indexed by a numeric segment; a map read only for its own keys; anything else has no fields.
+      if (typeof current !== 'object' || current === null) return undefined;
+      if (Array.isArray(current)) {
+        const index = this.indexes[i]!;
+        current = index >= 0 ? current[index] : undefined;
+      } else {
+        const segment = segments[i]!;
+        current = hasOwn.call(current, segment) ? (current as JsonObject)[segment] : undefined;
+      }
       if (current === undefined) return undefined;
     }
     return current;
@@ -102,32 +126,30 @@ export class FieldPath {
 
   /** Sets the value, creating intermediate objects; fails when a parent is not an object or array. */
   set(doc: IngestDocument, value: unknown): void {
-    let current: unknown = this.container(doc);
+    let current: unknown = this.root === Root.Source ? doc.source : this.root === Root.Meta ? doc.meta : doc.ingest;
     const segments = this.segments;
     const last = segments.length - 1;
     for (let i = 0; i < last; i++) {
       const segment = segments[i]!;
-      // Fast path: a plain object that already has the next object (the common case by far).
-      if (typeof current === 'object' && current !== null && !Array.isArray(current) && !(current instanceof Date)) {
-        const next = (current as JsonObject)[segment];
-        if (typeof next === 'object' && next !== null) {
+      if (typeof current === 'object' && current !== null) {
+        if (Array.isArray(current)) {
+          current = current[arrayIndex(current, segment, this.path)];
+          continue;
+        }
+        if (!(current instanceof Date)) {
+          // An object (or list) goes on; a missing or null value becomes a new object; anything else fails below.
+          let next = (current as JsonObject)[segment];
+          if (next === undefined || next === null) {
+            next = {};
+            (current as JsonObject)[segment] = next;
+          }
           current = next;
           continue;
         }
       }
-      if (Array.isArray(current)) {
-        current = current[arrayIndex(current, segment, this.path)];
-        continue;
-      }
-      if (!isObject(current)) throw parentTypeError(segment, current, this.path);
-      let next = current[segment];
-      if (next === undefined || next === null) {
-        next = {};
-        current[segment] = next;
-      }
-      current = next;
+      throw parentTypeError(segment, current, this.path);
     }
-    const leaf = this.segments[last]!;
+    const leaf = segments[last]!;
     if (Array.isArray(current)) {
       current[arrayIndex(current, leaf, this.path)] = value;
     } else if (isObject(current)) {
@@ -140,6 +162,11 @@ export class FieldPath {
   /** Appends like ES `appendFieldValue`: scalars become a list, lists are extended. */
   append(doc: IngestDocument, values: unknown[], allowDuplicates: boolean): void {
     const existing = this.get(doc);
+    if (existing === undefined && values.length === 1) {
+      // A new one-element list, allocated at its size (a pushed-to empty list reserves room for 17).
+      this.set(doc, [values[0]]);
+      return;
+    }
     const list: unknown[] = existing === undefined ? [] : Array.isArray(existing) ? existing : [existing];
     for (const value of values) {
       if (!allowDuplicates && list.some((item) => deepEqual(item, value))) continue;
@@ -150,22 +177,34 @@ export class FieldPath {
 
   /** Removes the field; returns false when it was not there. */
   remove(doc: IngestDocument): boolean {
-    let current: unknown = this.container(doc);
-    const last = this.segments.length - 1;
+    let current: unknown = this.root === Root.Source ? doc.source : this.root === Root.Meta ? doc.meta : doc.ingest;
+    const segments = this.segments;
+    const last = segments.length - 1;
     for (let i = 0; i < last; i++) {
-      current = child(current, this.segments[i]!);
+      if (typeof current !== 'object' || current === null) return false;
+      if (Array.isArray(current)) {
+        const index = this.indexes[i]!;
+        current = index >= 0 ? current[index] : undefined;
+      } else {
+        const segment = segments[i]!;
+        current = hasOwn.call(current, segment) ? (current as JsonObject)[segment] : undefined;
+      }
       if (current === undefined) return false;
     }
-    const leaf = this.segments[last]!;
+    const leaf = segments[last]!;
     if (Array.isArray(current)) {
       const index = Number(leaf);
       if (!Number.isInteger(index) || index < 0 || index >= current.length) return false;
       current.splice(index, 1);
       return true;
     }
-    if (!isObject(current) || !(leaf in current)) return false;
-    delete current[leaf];
-    return true;
+    if (!isObject(current)) return false;
+    if (hasOwn.call(current, leaf)) {
+      delete current[leaf];
+      return true;
+    }
+    // An inherited name (`toString`): `delete` removes nothing, and it has always been reported as removed.
+    return leaf in current;
   }
 }
 
@@ -184,16 +223,6 @@ export function fieldPathOf(name: string): FieldPath {
     fieldPathCache.set(name, path);
   }
   return path;
-}
-
-function child(container: unknown, segment: string): unknown {
-  if (typeof container !== 'object' || container === null) return undefined;
-  if (Array.isArray(container)) {
-    const index = Number(segment);
-    return Number.isInteger(index) && index >= 0 ? container[index] : undefined;
-  }
-  // No isObject() here: a Date has no own keys, so it reads as absent just the same.
-  return Object.prototype.hasOwnProperty.call(container, segment) ? (container as JsonObject)[segment] : undefined;
 }
 
 function arrayIndex(list: unknown[], segment: string, path: string): number {

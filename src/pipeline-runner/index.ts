@@ -13,6 +13,7 @@ export {
   type CompileOptions,
   type CompiledPipeline,
   type RunMeta,
+  type RunOptions,
   type RunResult,
   type PipelineFailure,
 } from './compile.ts';

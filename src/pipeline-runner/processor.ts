@@ -1,5 +1,5 @@
 /** Shapes shared by the compiler, the runtime and the processor implementations. */
-import type { Condition } from './condition.ts';
+import type { Condition, Conjunct } from './condition.ts';
 import type { IngestDocument } from './document.ts';
 import type { GeoIpLookup } from './geoip.ts';
 import type { PipelineDefinition, ProcessorDefinition, ProcessorOptions, ProcessorType } from './schema.ts';
@@ -17,22 +17,54 @@ export interface CompileOptions {
   name?: string;
 }
 
-/** The body of a processor: mutates the document or throws a ProcessorError. */
-export type ProcessorBody = (doc: IngestDocument) => void;
+/**
+ * The body of a processor: mutates the document or throws a ProcessorError. It returns `false` only
+ * when it certainly left the document as it was (e.g. `ignore_missing` and the field is absent): the
+ * document then keeps its epoch, so the cached condition results stay valid for the processors after it.
+ */
+export type ProcessorBody = (doc: IngestDocument) => void | false;
 
 export interface CompiledProcessor {
   readonly type: string;
   readonly tag: string | undefined;
   readonly condition: Condition | undefined;
+  /**
+   * The condition's top-level `&&` operands (see compileConditionChain), or for a processor without
+   * condition an implicit guard (see implicitGuard in compile.ts).
+   */
+  readonly conjuncts: readonly Conjunct[] | undefined;
+  /** `conjuncts[d].test`, for the runtime (one load less per test). */
+  readonly tests: readonly Condition[] | undefined;
+  /**
+   * Guard hoisting, set when the processor's list is built (see ProcessorList): per conjunct d, the index
+   * in the list to resume at when conjunct d is the first false one.
+   */
+  skip: readonly number[] | undefined;
   readonly ignoreFailure: boolean;
-  readonly onFailure: readonly CompiledProcessor[] | undefined;
+  readonly onFailure: ProcessorList | undefined;
   readonly body: ProcessorBody;
+}
+
+/**
+ * A list of processors (a pipeline's, an on_failure's) with its guard hoisting, worked out once at compile
+ * time. Consecutive processors whose conditions start with the same conjuncts form a group: when, for
+ * processor i, conjuncts 0..d-1 are true and conjunct d is false, every processor from i up to
+ * `processors[i].skip[d]` (exclusive) starts with those same d+1 conjuncts, so its condition is false too;
+ * none of them runs, none changes the document, and the runtime resumes at `skip[d]` without evaluating them.
+ */
+export interface ProcessorList {
+  /** Each with its `skip` row (a processor belongs to exactly one list). */
+  readonly processors: readonly CompiledProcessor[];
+  /** Per processor: its first test (`tests[0]`), or undefined (dense, for the runtime's loop). */
+  readonly heads: ReadonlyArray<Condition | undefined>;
+  /** Per processor with tests: `skip[0]`, where to resume when the first conjunct is false. */
+  readonly next: Int32Array;
 }
 
 export interface CompiledPipelineBody {
   readonly name: string | undefined;
-  readonly processors: readonly CompiledProcessor[];
-  readonly onFailure: readonly CompiledProcessor[] | undefined;
+  readonly processors: ProcessorList;
+  readonly onFailure: ProcessorList | undefined;
 }
 
 export interface PipelineRef {

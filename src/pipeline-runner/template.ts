@@ -59,6 +59,28 @@ export function compileTemplate(text: string): Template {
   };
 }
 
+/**
+ * The fields of a template made of tags only (`{{{a.b}}}{{{a.c}}}`, no literal text): it renders '' exactly
+ * when each of them is missing or null. Undefined for any other text (or an invalid template).
+ */
+export function templateOnlyFields(text: string): FieldPath[] | undefined {
+  if (!isTemplate(text)) return undefined;
+  const fields: FieldPath[] = [];
+  let last = 0;
+  for (const match of text.matchAll(TAG)) {
+    const [whole, triple, name = ''] = match;
+    if (match.index !== last) return undefined;
+    last += whole.length;
+    if (/^[#^/!>&=]/.test(name) || (triple === '{' && !whole.endsWith('}}}')) || name === '' || !/^[^\s]+$/.test(name)) return undefined;
+    try {
+      fields.push(new FieldPath(name));
+    } catch {
+      return undefined;
+    }
+  }
+  return last === text.length ? fields : undefined;
+}
+
 function jsonEscape(text: string): string {
   // JSON.stringify escapes exactly the characters ES's JSON encoder does; drop its quotes.
   return /["\\\u0000-\u001f]/.test(text) ? JSON.stringify(text).slice(1, -1) : text;
@@ -93,7 +115,7 @@ export function compileValue(value: unknown): ValueSource {
   return () => value;
 }
 
-function containsTemplate(value: unknown): boolean {
+export function containsTemplate(value: unknown): boolean {
   if (typeof value === 'string') return isTemplate(value);
   if (Array.isArray(value)) return value.some(containsTemplate);
   if (isObject(value)) return Object.keys(value).some((k) => isTemplate(k) || containsTemplate(value[k]));

@@ -91,9 +91,9 @@ test('the shared Windows block is identical in endpoint.yml and winlogbeat.yml',
   assert.equal(text('endpoint'), text('winlogbeat'));
 });
 
-test('winlogbeat asset: version 1, on_failure marks and keeps the document', () => {
+test('winlogbeat asset: version 2, on_failure marks and keeps the document', () => {
   assert.equal(asset.source, 'winlogbeat');
-  assert.equal(asset.version, 1);
+  assert.equal(asset.version, 2);
   const onFailure = JSON.stringify(asset.pipeline.on_failure);
   assert.match(onFailure, /pipeline_error/);
   assert.match(onFailure, /_ingest\.on_failure_processor_type/);

@@ -32,9 +32,10 @@ export const geoip: ProcessorFactory<'geoip'> = (o, ctx) => {
     }
     return Object.keys(out).length > 0 ? out : undefined;
   };
+  const nullMessage = `field [${o.field}] is null, cannot extract geoip information.`;
   return (doc) => {
-    const value = readField(doc, field, o.ignore_missing, `field [${o.field}] is null, cannot extract geoip information.`);
-    if (value === undefined) return;
+    const value = readField(doc, field, o.ignore_missing, nullMessage);
+    if (value === undefined) return false;
     if (typeof value === 'string') {
       const record = lookup(value);
       if (record) target.set(doc, record);
@@ -83,9 +84,10 @@ export const user_agent: ProcessorFactory<'user_agent'> = (o) => {
   const field = new FieldPath(o.field);
   const target = new FieldPath(o.target_field);
   const properties = new Set(o.properties ?? ['name', 'os', 'device', 'original', 'version']);
+  const nullMessage = `field [${o.field}] is null, cannot parse user-agent.`;
   return (doc) => {
-    const value = readField(doc, field, o.ignore_missing, `field [${o.field}] is null, cannot parse user-agent.`);
-    if (value === undefined) return;
+    const value = readField(doc, field, o.ignore_missing, nullMessage);
+    if (value === undefined) return false;
     if (typeof value !== 'string') throw new ProcessorError(`field [${o.field}] of type [${javaTypeName(value)}] cannot be cast to [java.lang.String]`);
     const parsed = parseUserAgent(value, o.extract_device_type);
     const out: JsonObject = {};

@@ -20,9 +20,10 @@ export const fail: ProcessorFactory<'fail'> = (o) => {
 export const foreach: ProcessorFactory<'foreach'> = (o, ctx) => {
   const field = new FieldPath(o.field);
   const inner = ctx.compileProcessor(o.processor, `${ctx.path}.processor`);
+  const nullMessage = `field [${o.field}] is null, cannot loop over its elements.`;
   return (doc) => {
-    const value = readField(doc, field, o.ignore_missing, `field [${o.field}] is null, cannot loop over its elements.`);
-    if (value === undefined) return;
+    const value = readField(doc, field, o.ignore_missing, nullMessage);
+    if (value === undefined) return false;
     // Nested foreach processors each see their own element; restore the outer one afterwards.
     const outerValue = doc.ingest._value;
     const outerKey = doc.ingest._key;

@@ -4,7 +4,7 @@ import { FieldPath, ProcessorError, cloneJson, isObject, javaToString, javaTypeN
 import type { IngestDocument } from '../document.ts';
 import { javaRegex, javaReplacement, javaSplit } from '../java-regex.ts';
 import type { ProcessorBody, ProcessorFactory } from '../processor.ts';
-import { compileFieldRef, compileValue, isTemplate } from '../template.ts';
+import { compileFieldRef, compileValue, containsTemplate, isTemplate } from '../template.ts';
 
 export function notPresent(path: string): ProcessorError {
   const leaf = path.split('.').pop();
@@ -30,9 +30,10 @@ function stringBody(o: { field: string; target_field?: string | undefined; ignor
   const field = new FieldPath(o.field);
   const target = new FieldPath(o.target_field ?? o.field);
   const castError = (v: unknown) => new ProcessorError(`field [${o.field}] of type [${javaTypeName(v)}] cannot be cast to [java.lang.String]`);
+  const nullMessage = `field [${o.field}] is null, cannot process it.`;
   return (doc) => {
-    const value = readField(doc, field, o.ignore_missing, `field [${o.field}] is null, cannot process it.`);
-    if (value === undefined) return;
+    const value = readField(doc, field, o.ignore_missing, nullMessage);
+    if (value === undefined) return false;
     if (typeof value === 'string') target.set(doc, fn(value));
     else if (Array.isArray(value)) {
       target.set(
@@ -71,11 +72,17 @@ export const set: ProcessorFactory<'set'> = (o) => {
     const constant = o.value;
     return (doc) => path.set(doc, constant);
   }
+  const fixed = isTemplate(o.field) ? undefined : new FieldPath(o.field);
+  if (fixed && o.override && !copyFrom && typeof o.value === 'object' && o.value !== null && !containsTemplate(o.value)) {
+    // A constant list or map (`value: [process]`): a fresh copy per document, as compileValue gives.
+    const constant = o.value;
+    return (doc) => fixed.set(doc, cloneJson(constant));
+  }
   return (doc) => {
-    const path = field(doc);
+    const path = fixed ?? field(doc);
     if (!o.override) {
       const existing = path.get(doc);
-      if (existing !== undefined && existing !== null) return;
+      if (existing !== undefined && existing !== null) return false;
     }
     let next: unknown;
     if (copyFrom) {
@@ -83,7 +90,7 @@ export const set: ProcessorFactory<'set'> = (o) => {
       if (next === undefined && !o.ignore_empty_value) throw notPresent(copyFrom.path);
       next = cloneJson(next);
     } else next = value!(doc);
-    if (o.ignore_empty_value && (next === undefined || next === null || next === '')) return;
+    if (o.ignore_empty_value && (next === undefined || next === null || next === '')) return false;
     path.set(doc, next);
   };
 };
@@ -104,10 +111,13 @@ export const remove: ProcessorFactory<'remove'> = (o) => {
   }
   const fields = (o.field ?? []).map(compileFieldRef);
   return (doc) => {
+    let removed = false;
     for (const field of fields) {
       const path = field(doc);
-      if (!path.remove(doc) && !o.ignore_missing) throw notPresent(path.path);
+      if (path.remove(doc)) removed = true;
+      else if (!o.ignore_missing) throw notPresent(path.path);
     }
+    if (!removed) return false;
   };
 };
 
@@ -121,6 +131,26 @@ function keepOnly(object: JsonObject, keep: string[][]): void {
 }
 
 export const rename: ProcessorFactory<'rename'> = (o) => {
+  if (!isTemplate(o.field) && !isTemplate(o.target_field)) {
+    // Fixed paths (nearly every rename): the same steps without resolving them per document.
+    const from = new FieldPath(o.field);
+    const to = new FieldPath(o.target_field);
+    return (doc) => {
+      const value = from.get(doc);
+      if (value === undefined) {
+        if (o.ignore_missing) return false;
+        throw new ProcessorError(`field [${from.path}] doesn't exist`);
+      }
+      if (!o.override && to.get(doc) !== undefined) throw new ProcessorError(`field [${to.path}] already exists`);
+      from.remove(doc);
+      try {
+        to.set(doc, value);
+      } catch (err) {
+        from.set(doc, value); // ES restores the source field when the target cannot be set
+        throw err;
+      }
+    };
+  }
   const field = compileFieldRef(o.field);
   const target = compileFieldRef(o.target_field);
   return (doc) => {
@@ -128,7 +158,7 @@ export const rename: ProcessorFactory<'rename'> = (o) => {
     const to = target(doc);
     const value = from.get(doc);
     if (value === undefined) {
-      if (o.ignore_missing) return;
+      if (o.ignore_missing) return false;
       throw new ProcessorError(`field [${from.path}] doesn't exist`);
     }
     if (to.get(doc) !== undefined && !o.override) throw new ProcessorError(`field [${to.path}] already exists`);
@@ -212,9 +242,10 @@ export const convert: ProcessorFactory<'convert'> = (o) => {
   const field = new FieldPath(o.field);
   const target = new FieldPath(o.target_field ?? o.field);
   const convertOne = converter(o.type);
+  const nullMessage = `Field [${o.field}] is null, cannot be converted to type [${o.type}]`;
   return (doc) => {
-    const value = readField(doc, field, o.ignore_missing, `Field [${o.field}] is null, cannot be converted to type [${o.type}]`);
-    if (value === undefined) return;
+    const value = readField(doc, field, o.ignore_missing, nullMessage);
+    if (value === undefined) return false;
     target.set(doc, Array.isArray(value) ? value.map(convertOne) : convertOne(value));
   };
 };
@@ -239,9 +270,10 @@ export const split: ProcessorFactory<'split'> = (o) => {
   const field = new FieldPath(o.field);
   const target = new FieldPath(o.target_field ?? o.field);
   const separator = javaRegex(o.separator);
+  const nullMessage = `field [${o.field}] is null, cannot split.`;
   return (doc) => {
-    const value = readField(doc, field, o.ignore_missing, `field [${o.field}] is null, cannot split.`);
-    if (value === undefined) return;
+    const value = readField(doc, field, o.ignore_missing, nullMessage);
+    if (value === undefined) return false;
     if (typeof value !== 'string') throw new ProcessorError(`field [${o.field}] of type [${javaTypeName(value)}] cannot be cast to [java.lang.String]`);
     target.set(doc, javaSplit(value, separator, o.preserve_trailing));
   };

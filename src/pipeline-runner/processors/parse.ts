@@ -1,7 +1,7 @@
 /** Processors that parse a string field into structured fields. */
 import { FieldPath, ProcessorError, fieldPathOf, isObject, javaTypeName, type JsonObject } from '../document.ts';
 import type { IngestDocument } from '../document.ts';
-import { DEFAULT_OUTPUT_FORMAT, UTC, compileDateFormat, compileDateFormatter, resolveZone, type Zone } from '../date.ts';
+import { DEFAULT_OUTPUT_FORMAT, UTC, compileDateFormat, compileDateFormatter, isCanonicalUtcIso, isIso8601Format, resolveZone, type Zone } from '../date.ts';
 import { compileGrok, convertCapture } from '../grok.ts';
 import { javaRegex, javaSplit } from '../java-regex.ts';
 import { DefinitionError, type ProcessorFactory } from '../processor.ts';
@@ -30,9 +30,10 @@ export const grok: ProcessorFactory<'grok'> = (o) => {
   const targets = compiled.map((c) => c.captures.map((capture) => ({ ...capture, path: new FieldPath(capture.field) })));
   // Only patterns naming a field twice need first-match-wins bookkeeping per document.
   const repeats = targets.map((list) => new Set(list.map((t) => t.field)).size !== list.length);
+  const nullMessage = `field [${o.field}] is null, cannot process it.`;
   return (doc) => {
-    const value = readString(doc, field, o.ignore_missing, `field [${o.field}] is null, cannot process it.`);
-    if (value === undefined) return;
+    const value = readString(doc, field, o.ignore_missing, nullMessage);
+    if (value === undefined) return false;
     for (let i = 0; i < compiled.length; i++) {
       const match = compiled[i]!.regex.exec(value);
       if (!match) continue;
@@ -91,8 +92,15 @@ export const date: ProcessorFactory<'date'> = (o, ctx) => {
     if (!zone) throw new DefinitionError(`The datetime zone id '${timezone}' is not recognised`, 'timezone');
     zoneOf = () => zone;
   }
+  // The agents' timestamps are already ES's output for ISO8601 in UTC: then the value is the result.
+  const staticZone = isTemplate(timezone) ? undefined : resolveZone(timezone);
+  const passCanonical = o.formats.length > 0 && isIso8601Format(o.formats[0]!) && (o.output_format ?? DEFAULT_OUTPUT_FORMAT) === DEFAULT_OUTPUT_FORMAT && staticZone?.kind === 'fixed' && staticZone.minutes === 0;
   return (doc) => {
     const raw = field.require(doc);
+    if (passCanonical && typeof raw === 'string' && isCanonicalUtcIso(raw)) {
+      target.set(doc, raw);
+      return;
+    }
     const value = raw === null ? 'null' : typeof raw === 'string' ? raw : String(raw);
     const zone = raw === null ? UTC : zoneOf(doc);
     // One clock reading per document, taken only if a format needs it (as before: every format saw the same `now`).
@@ -159,9 +167,10 @@ export const dissect: ProcessorFactory<'dissect'> = (o) => {
   const field = new FieldPath(o.field);
   const { prefix, keys } = parseDissect(o.pattern);
   const failure = (value: string) => new ProcessorError(`Unable to find match for dissect pattern: ${o.pattern} against source: ${value}`);
+  const nullMessage = `field [${o.field}] is null, cannot process it.`;
   return (doc) => {
-    const value = readString(doc, field, o.ignore_missing, `field [${o.field}] is null, cannot process it.`);
-    if (value === undefined) return;
+    const value = readString(doc, field, o.ignore_missing, nullMessage);
+    if (value === undefined) return false;
     if (!value.startsWith(prefix)) throw failure(value);
     let position = prefix.length;
     const values: string[] = [];
@@ -208,9 +217,10 @@ export const csv: ProcessorFactory<'csv'> = (o) => {
   const field = new FieldPath(o.field);
   const targets = o.target_fields.map((t) => new FieldPath(t));
   const { separator, quote } = o;
+  const nullMessage = `field [${o.field}] is null, cannot process it.`;
   return (doc) => {
-    const value = readString(doc, field, o.ignore_missing, `field [${o.field}] is null, cannot process it.`);
-    if (value === undefined) return;
+    const value = readString(doc, field, o.ignore_missing, nullMessage);
+    if (value === undefined) return false;
     const cells = parseCsvLine(value, separator, quote, o.trim);
     for (let i = 0; i < targets.length && i < cells.length; i++) {
       const cell = cells[i]!;
@@ -309,9 +319,10 @@ export const kv: ProcessorFactory<'kv'> = (o) => {
   const prefix = o.prefix ?? '';
   const base = o.target_field ? `${o.target_field}.` : '';
   const paths = new Map<string, FieldPath>();
+  const nullMessage = `field [${o.field}] is null, cannot extract key-value pairs.`;
   return (doc) => {
-    const value = readString(doc, field, o.ignore_missing, `field [${o.field}] is null, cannot extract key-value pairs.`);
-    if (value === undefined) return;
+    const value = readString(doc, field, o.ignore_missing, nullMessage);
+    if (value === undefined) return false;
     for (const pair of javaSplit(value, fieldSplit, false)) {
       const m = valueSplit.exec(pair);
       if (!m) throw new ProcessorError(`field [${o.field}] does not contain value_split [${o.value_split}]`);
@@ -337,9 +348,10 @@ export const kv: ProcessorFactory<'kv'> = (o) => {
 export const uri_parts: ProcessorFactory<'uri_parts'> = (o) => {
   const field = new FieldPath(o.field);
   const target = new FieldPath(o.target_field);
+  const nullMessage = `field [${o.field}] is null, cannot parse it.`;
   return (doc) => {
-    const value = readString(doc, field, o.ignore_missing, `field [${o.field}] is null, cannot parse it.`);
-    if (value === undefined) return;
+    const value = readString(doc, field, o.ignore_missing, nullMessage);
+    if (value === undefined) return false;
     let url: URL;
     try {
       url = new URL(value);
