@@ -34,10 +34,20 @@ function agentEvents(total: number): Array<Record<string, unknown>> {
   return Array.from({ length: total }, (_, i) => ({ ts: new Date(Date.UTC(2026, 2, 1) + i * 10).toISOString(), host: 'bench-host', user: 'root', seq: i, ...kinds[i % kinds.length]!(i) }));
 }
 
-/** CPU seconds Elasticsearch has used so far (all nodes), from its own process stats. */
-async function elasticCpuSeconds(client: Client): Promise<number> {
-  const stats = await client.nodes.stats({ metric: 'process' });
-  return Object.values(stats.nodes).reduce((sum, n) => sum + (n.process?.cpu?.total_in_millis ?? 0), 0) / 1000;
+/**
+ * CPU seconds Elasticsearch has used so far: from /proc when the node runs on this machine (exact at any
+ * moment), else from its own process stats (refreshed only about once a second).
+ */
+async function elasticCpuReader(client: Client): Promise<() => Promise<number>> {
+  const info = await client.nodes.info({ metric: 'process' });
+  const pids = Object.values(info.nodes).map((n) => n.process?.id);
+  if (pids.length > 0 && pids.every((pid) => pid !== undefined && processCpuSeconds(pid) > 0)) {
+    return async () => pids.reduce<number>((sum, pid) => sum + processCpuSeconds(pid), 0);
+  }
+  return async () => {
+    const stats = await client.nodes.stats({ metric: 'process' });
+    return Object.values(stats.nodes).reduce((sum, n) => sum + (n.process?.cpu?.total_in_millis ?? 0), 0) / 1000;
+  };
 }
 
 /** CPU seconds (user + system) a local process has used so far; 0 where /proc is not there. */
@@ -144,7 +154,8 @@ export async function run(args: string[]): Promise<object> {
     let apiStored = 0;
     // CPU each party spends, per phase: where the API's time goes (the server vs Elasticsearch vs this client).
     const cpu = { api: { server: 0, elasticsearch: 0, client: 0 }, raw: { elasticsearch: 0, client: 0 } };
-    const snapshot = async () => ({ server: processCpuSeconds(server.pid), elasticsearch: await elasticCpuSeconds(ctx.client), client: process.cpuUsage() });
+    const elasticCpuSeconds = await elasticCpuReader(ctx.client);
+    const snapshot = async () => ({ server: processCpuSeconds(server.pid), elasticsearch: await elasticCpuSeconds(), client: process.cpuUsage() });
     const clientSeconds = (from: NodeJS.CpuUsage) => {
       const used = process.cpuUsage(from);
       return (used.user + used.system) / 1e6;

@@ -82,7 +82,11 @@ export function prepareSourceEvents(pipelines: SourcePipelines, input: { source:
 function keepOriginal(doc: Record<string, unknown>, input: Record<string, unknown>): void {
   const event = doc.event && typeof doc.event === 'object' && !Array.isArray(doc.event) ? (doc.event as Record<string, unknown>) : undefined;
   if (event && typeof event.original === 'string' && event.original) return;
-  doc.event = { ...(event ?? {}), original: JSON.stringify(input) };
+  // The input is stringified before anything is written, so it is the input as it came, even when the
+  // document shares its `event` object with it (a pipeline that runs in the cluster copies nothing here).
+  const original = JSON.stringify(input);
+  if (event && event !== input.event) event.original = original;
+  else doc.event = { ...(event ?? {}), original };
 }
 
 /** Sends a prepared batch with `create` (so ids make retries idempotent) and fills in the report. */
