@@ -96,10 +96,17 @@ export class FieldPath {
 
   /** The value, or `undefined` when any part of the path is absent. */
   get(doc: IngestDocument): unknown {
+    return this.walk(doc, this.segments.length);
+  }
+
+  /**
+   * Follows the first `depth` segments from the root: a list is indexed by a numeric segment, a map read only
+   * for its own keys, anything else has no fields. `undefined` when any of them is absent.
+   */
+  private walk(doc: IngestDocument, depth: number): unknown {
     let current: unknown = this.root === Root.Source ? doc.source : this.root === Root.Meta ? doc.meta : doc.ingest;
     const segments = this.segments;
-    for (let i = 0; i < segments.length; i++) {
-      // A list is indexed by a numeric segment; a map read only for its own keys; anything else has no fields.
+    for (let i = 0; i < depth; i++) {
       if (typeof current !== 'object' || current === null) return undefined;
       if (Array.isArray(current)) {
         const index = this.indexes[i]!;
@@ -177,21 +184,10 @@ export class FieldPath {
 
   /** Removes the field; returns false when it was not there. */
   remove(doc: IngestDocument): boolean {
-    let current: unknown = this.root === Root.Source ? doc.source : this.root === Root.Meta ? doc.meta : doc.ingest;
-    const segments = this.segments;
-    const last = segments.length - 1;
-    for (let i = 0; i < last; i++) {
-      if (typeof current !== 'object' || current === null) return false;
-      if (Array.isArray(current)) {
-        const index = this.indexes[i]!;
-        current = index >= 0 ? current[index] : undefined;
-      } else {
-        const segment = segments[i]!;
-        current = hasOwn.call(current, segment) ? (current as JsonObject)[segment] : undefined;
-      }
-      if (current === undefined) return false;
-    }
-    const leaf = segments[last]!;
+    const last = this.segments.length - 1;
+    const current = this.walk(doc, last);
+    if (current === undefined) return false;
+    const leaf = this.segments[last]!;
     if (Array.isArray(current)) {
       const index = Number(leaf);
       if (!Number.isInteger(index) || index < 0 || index >= current.length) return false;

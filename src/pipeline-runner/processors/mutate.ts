@@ -130,46 +130,33 @@ function keepOnly(object: JsonObject, keep: string[][]): void {
   }
 }
 
+/** Moves a field as ES `rename` does; false when it was missing and that is allowed. */
+function moveField(doc: IngestDocument, from: FieldPath, to: FieldPath, o: { ignore_missing: boolean; override: boolean }): false | void {
+  const value = from.get(doc);
+  if (value === undefined) {
+    if (o.ignore_missing) return false;
+    throw new ProcessorError(`field [${from.path}] doesn't exist`);
+  }
+  if (!o.override && to.get(doc) !== undefined) throw new ProcessorError(`field [${to.path}] already exists`);
+  from.remove(doc);
+  try {
+    to.set(doc, value);
+  } catch (err) {
+    from.set(doc, value); // ES restores the source field when the target cannot be set
+    throw err;
+  }
+}
+
 export const rename: ProcessorFactory<'rename'> = (o) => {
   if (!isTemplate(o.field) && !isTemplate(o.target_field)) {
-    // Fixed paths (nearly every rename): the same steps without resolving them per document.
+    // Fixed paths (nearly every rename): resolved once, not per document.
     const from = new FieldPath(o.field);
     const to = new FieldPath(o.target_field);
-    return (doc) => {
-      const value = from.get(doc);
-      if (value === undefined) {
-        if (o.ignore_missing) return false;
-        throw new ProcessorError(`field [${from.path}] doesn't exist`);
-      }
-      if (!o.override && to.get(doc) !== undefined) throw new ProcessorError(`field [${to.path}] already exists`);
-      from.remove(doc);
-      try {
-        to.set(doc, value);
-      } catch (err) {
-        from.set(doc, value); // ES restores the source field when the target cannot be set
-        throw err;
-      }
-    };
+    return (doc) => moveField(doc, from, to, o);
   }
   const field = compileFieldRef(o.field);
   const target = compileFieldRef(o.target_field);
-  return (doc) => {
-    const from = field(doc);
-    const to = target(doc);
-    const value = from.get(doc);
-    if (value === undefined) {
-      if (o.ignore_missing) return false;
-      throw new ProcessorError(`field [${from.path}] doesn't exist`);
-    }
-    if (to.get(doc) !== undefined && !o.override) throw new ProcessorError(`field [${to.path}] already exists`);
-    from.remove(doc);
-    try {
-      to.set(doc, value);
-    } catch (err) {
-      from.set(doc, value); // ES restores the source field when the target cannot be set
-      throw err;
-    }
-  };
+  return (doc) => moveField(doc, field(doc), target(doc), o);
 };
 
 const INT_RE = /^[+-]?\d+$/;
