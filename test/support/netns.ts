@@ -52,7 +52,8 @@ export async function createNetnsPair(): Promise<NetnsPair> {
   const attacker = `nyx-att-${id}`;
   const target = `nyx-tgt-${id}`;
   const octet = 1 + (randomBytes(1)[0]! % 250);
-  const hex = randomBytes(2).toString('hex');
+  // 1000..ffff: four hex digits with no leading zero, so the address is already in canonical form.
+  const hex = (0x1000 + (randomBytes(2).readUInt16BE(0) % 0xf000)).toString(16);
   const pair: NetnsPair = {
     attacker,
     target,
