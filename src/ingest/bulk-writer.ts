@@ -1,4 +1,4 @@
-import type { Client } from '@elastic/elasticsearch';
+import type { Client, TransportRequestOptions } from '@elastic/elasticsearch';
 import type { Source } from '../config/index.ts';
 import { names } from '../bootstrap/desired.ts';
 import type { SourcePipelines } from './source-pipelines.ts';
@@ -90,7 +90,12 @@ function keepOriginal(doc: Record<string, unknown>, input: Record<string, unknow
 }
 
 /** Sends a prepared batch with `create` (so ids make retries idempotent) and fills in the report. */
-export async function sendPreparedEvents(client: Client, prepared: PreparedWrite, refresh: boolean | 'wait_for' = false): Promise<WriteReport> {
+export async function sendPreparedEvents(
+  client: Client,
+  prepared: PreparedWrite,
+  refresh: boolean | 'wait_for' = false,
+  requestOptions: TransportRequestOptions = {},
+): Promise<WriteReport> {
   const { report, docs, dataStream } = prepared;
   if (docs.length === 0) return report;
   // Action lines as ready JSON (the client passes strings through): one small object and stringify less per event.
@@ -102,7 +107,7 @@ export async function sendPreparedEvents(client: Client, prepared: PreparedWrite
     operations[2 * n + 1] = d.doc;
   }
   // Only what the report reads comes back: a full bulk answer is ~250 bytes per item to parse.
-  const res = await client.bulk({ operations: operations as never, refresh, filter_path: BULK_ANSWER_FIELDS });
+  const res = await client.bulk({ operations: operations as never, refresh, filter_path: BULK_ANSWER_FIELDS }, requestOptions);
   const retry: Array<{ n: number; doc: Record<string, unknown> }> = [];
   res.items.forEach((item, n) => {
     const result = item.create;
@@ -124,7 +129,7 @@ export async function sendPreparedEvents(client: Client, prepared: PreparedWrite
   });
   if (retry.length) {
     // The mappings refused these: store them in a form that cannot conflict, so nothing is lost.
-    const again = await client.bulk({ operations: retry.flatMap((r) => [{ create: { _index: dataStream, ...(docs[r.n]!.id ? { _id: docs[r.n]!.id } : {}) } }, r.doc]), refresh, filter_path: BULK_ANSWER_FIELDS });
+    const again = await client.bulk({ operations: retry.flatMap((r) => [{ create: { _index: dataStream, ...(docs[r.n]!.id ? { _id: docs[r.n]!.id } : {}) } }, r.doc]), refresh, filter_path: BULK_ANSWER_FIELDS }, requestOptions);
     again.items.forEach((item, k) => {
       const result = item.create;
       const index = docs[retry[k]!.n]!.index;
