@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { loadFieldMappings, loadSigmaRules, parseSigmaFile, parseSigmaRule, SigmaRuleSet, validateRules, type EcsDocument } from '../../src/detection/sigma/index.ts';
 import { compileCorrelationQuery, CorrelationState, loadCorrelationRules, periodicity, runCorrelationSelfTests, correlationOnlyRuleIds, alertingCorrelationIds } from '../../src/detection/correlation/index.ts';
 
@@ -118,6 +120,37 @@ describe('stream evaluator', () => {
     assert.deepEqual(fired, [], '192.0.2.1 was evicted before its second failure');
     assert.ok(state.evictedGroups >= 1);
     assert.ok(state.groupCount <= 2 * set.correlations.length);
+  });
+
+  test('a group keeps only its newest document (the alert context), not one per occurrence', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const state = new CorrelationState(set);
+    const refs: Array<WeakRef<EcsDocument>> = [];
+    // 50 failures from one address, the last one arriving late: 'few' (a 10-minute window, lt 3) holds all 50
+    // occurrences until the window closes, yet needs only the newest document.
+    for (const s of [...Array.from({ length: 49 }, (_, i) => i + 1), 0]) {
+      const doc: EcsDocument = { '@timestamp': t(s), event: { outcome: 'failure' }, source: { ip: '192.0.2.50' }, seq: s };
+      refs.push(new WeakRef(doc));
+      state.observe({ doc, ruleIds: matcher.match(doc).map((m) => m.ruleId) });
+    }
+    await new Promise((resolve) => setImmediate(resolve)); // WeakRefs let go only after the current job
+    gc();
+    const alive = refs.map((r) => (r.deref()?.seq as number | undefined)).filter((s) => s !== undefined);
+    assert.ok(alive.includes(49), 'the newest occurrence keeps its document');
+    assert.ok(alive.length <= 2, `documents still held: ${alive.length} (${alive.join(', ')})`);
+    // The window closes with 50 occurrences: not < 3, no match; the state is empty afterwards.
+    assert.deepEqual(state.advance(Date.parse(t(49 + 601))).filter((m) => m.correlationId === 'few'), []);
+  });
+
+  test('the match context is the newest event, also when a late one completes the group', () => {
+    const state = new CorrelationState(set);
+    const newest = { '@timestamp': t(30), event: { outcome: 'failure' }, source: { ip: '192.0.2.60' }, seq: 30 };
+    const late = { '@timestamp': t(10), event: { outcome: 'failure' }, source: { ip: '192.0.2.60' }, seq: 10 };
+    const fired = feed(state, matcher, [newest, late]).filter((m) => m.correlationId === 'many');
+    assert.equal(fired.length, 1);
+    assert.equal(fired[0]!.lastEvent.seq, 30);
+    assert.equal(fired[0]!.windowEnd, t(30));
   });
 
   test('after firing, a group needs fresh events: one burst is one match', () => {

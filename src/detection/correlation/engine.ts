@@ -76,7 +76,8 @@ interface Occurrence {
   value?: string | number | undefined;
   eventIds: string[];
   indices: string[];
-  doc: EcsDocument;
+  /** Held by the newest occurrence of its group only (see insertSorted): the alert reads no other. */
+  doc: EcsDocument | undefined;
 }
 
 interface GroupState {
@@ -318,7 +319,7 @@ export class CorrelationState {
       inputs,
       ...(c.type === 'value_count' ? { values: [...new Set(items.map((i) => String(i.value)))].slice(0, 20) } : {}),
       ...(regular ? { periodicity: regular } : {}),
-      lastEvent: last.doc,
+      lastEvent: last.doc ?? {},
     };
     out.push(match);
     // Chained correlations see this firing as one of their events.
@@ -329,9 +330,17 @@ export class CorrelationState {
   }
 }
 
+/**
+ * Inserts in time order. Only the newest occurrence's document is ever read (a match's lastEvent), so the
+ * others let theirs go: a group holds one document instead of up to maxEventsPerGroup of them.
+ */
 function insertSorted(items: Occurrence[], occ: Occurrence): void {
   let i = items.length;
   while (i > 0 && items[i - 1]!.t > occ.t) i--;
+  if (i === items.length) {
+    const previous = items[i - 1];
+    if (previous) previous.doc = undefined;
+  } else occ.doc = undefined;
   items.splice(i, 0, occ);
 }
 
