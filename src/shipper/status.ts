@@ -69,12 +69,12 @@ export function formatStatus(s: ShipperStatus, now = Date.now()): string {
   const alive = s.state !== 'stopped' && isAlive(s.pid);
   const age = Math.round((now - Date.parse(s.updated_at)) / 1000);
   const lines = [
-    `shipper:   ${alive ? `running (pid ${s.pid}, ${s.state})` : 'not running'}; status written ${age}s ago`,
+    `shipper:   ${alive ? (s.state === 'running' ? `running (pid ${s.pid})` : `running (pid ${s.pid}, ${s.state.replace('_', ' ')})`) : 'not running'}; status written ${age}s ago`,
     s.output === 'elasticsearch'
       ? `output:    ${s.server}${s.agent_id ? ` as agent ${s.agent_id}` : ''}`
       : `server:    ${s.server}${s.agent_id ? ` as agent ${s.agent_id}` : ' (not enrolled yet)'}`,
     `events:    read ${s.counters.read}, queued ${s.counters.queued}, sent ${s.counters.sent}, retried ${s.counters.retried}, rejected ${s.counters.rejected}, dropped ${s.queue.dropped_total} (ever)`,
-    `queue:     depth ${s.queue.depth}, ${(s.queue.bytes / 1024 / 1024).toFixed(1)} MiB on disk, oldest ${s.queue.oldest_age_s === undefined ? '-' : `${s.queue.oldest_age_s}s`} old, ${s.queue.in_flight} in flight`,
+    `queue:     depth ${s.queue.depth}, ${(s.queue.bytes / 1024 / 1024).toFixed(1)} MiB on disk, ${s.queue.oldest_age_s === undefined ? 'nothing waiting' : `oldest ${s.queue.oldest_age_s}s old`}, ${s.queue.in_flight} in flight`,
     `inputs:    ${s.inputs.join(', ') || '(none)'}`,
   ];
   if (s.last_error) lines.push(`last error: ${s.last_error}`);
