@@ -5,7 +5,7 @@ import { isIP } from 'node:net';
 import axios from 'axios';
 import { z } from 'zod';
 import { NyxError } from '../../errors.ts';
-import type { ActionCall } from '../driver.ts';
+import type { ActionCall, DriverContext } from '../driver.ts';
 
 /**
  * Helpers shared by the firewall and cloud response drivers: argv-only process execution,
@@ -209,6 +209,37 @@ export async function httpRequest(request: HttpRequest): Promise<HttpResponse> {
     }
     throw err;
   }
+}
+
+/** How a driver reaches its appliance: the settings every HTTP driver's schema shares. */
+export interface HttpConnection {
+  timeout_ms: number;
+  ca_file?: string | undefined;
+  insecure_skip_verify?: boolean | undefined;
+}
+
+/**
+ * One audited call of an action step: `audit` is recorded in `calls` before the request leaves (so a call
+ * that throws is still on record), its status and clipped answer after; the step's signal cancels it.
+ */
+export async function auditedHttpRequest(
+  ctx: DriverContext,
+  calls: ActionCall[],
+  audit: ActionCall,
+  connection: HttpConnection,
+  request: Pick<HttpRequest, 'method' | 'url' | 'headers' | 'body'>,
+): Promise<HttpResponse> {
+  calls.push(audit);
+  const response = await httpRequest({
+    ...request,
+    timeoutMs: connection.timeout_ms,
+    ...(connection.ca_file ? { caFile: connection.ca_file } : {}),
+    ...(connection.insecure_skip_verify ? { insecureSkipVerify: true } : {}),
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+  });
+  audit.status = response.status;
+  audit.result = clip(response.body, 300);
+  return response;
 }
 
 /** A URL as it may appear in audit and errors: no credentials, no query (PAN-OS keys travel in headers, but be safe). */

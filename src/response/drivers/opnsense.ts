@@ -6,7 +6,7 @@ import {
   clip,
   errorText,
   failedOutcome,
-  httpRequest,
+  auditedHttpRequest,
   normaliseIp,
   parseParams,
   parseUndo,
@@ -71,8 +71,7 @@ export function createOpnsenseDriver(input: OpnsenseSettings | z.input<typeof op
   /** One API call, audited; returns the parsed JSON or throws a NyxError naming what failed. */
   async function call(ctx: DriverContext, calls: ActionCall[], method: 'GET' | 'POST', path: string, body?: Record<string, string>): Promise<unknown> {
     const audit: ActionCall = { description: `${method} ${redactUrl(base + path)}`, ...(body ? { request: body } : {}) };
-    calls.push(audit);
-    const response = await httpRequest({
+    const response = await auditedHttpRequest(ctx, calls, audit, settings, {
       method,
       url: base + path,
       headers: {
@@ -82,13 +81,7 @@ export function createOpnsenseDriver(input: OpnsenseSettings | z.input<typeof op
       },
       // OPNsense's API reads POST fields from a JSON body; reconfigure takes an empty object.
       ...(method === 'POST' ? { body: JSON.stringify(body ?? {}) } : {}),
-      timeoutMs: settings.timeout_ms,
-      ...(settings.ca_file ? { caFile: settings.ca_file } : {}),
-      insecureSkipVerify: settings.insecure_skip_verify,
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
-    audit.status = response.status;
-    audit.result = clip(response.body, 300);
     if (response.status === 401 || response.status === 403) throw new NyxError(`OPNsense ${path}: ${response.status} (API key/secret rejected or lacking privileges)`);
     if (response.status < 200 || response.status >= 300) throw new NyxError(`OPNsense ${path}: HTTP ${response.status}: ${clip(response.body, 200)}`);
     try {

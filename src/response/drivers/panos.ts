@@ -7,7 +7,7 @@ import {
   clip,
   errorText,
   failedOutcome,
-  httpRequest,
+  auditedHttpRequest,
   normaliseIp,
   parseParams,
   parseUndo,
@@ -119,19 +119,12 @@ export function createPanosDriver(input: PanosSettings | z.input<typeof panosSet
   async function call(ctx: DriverContext, calls: ActionCall[], requestType: 'user-id' | 'op', cmd: string, vsys: string | undefined): Promise<PanosAnswer> {
     const form = new URLSearchParams({ type: requestType, cmd, ...(vsys ? { vsys } : {}) });
     const audit: ActionCall = { description: `POST ${redactUrl(endpoint)} type=${requestType}`, request: { type: requestType, cmd, ...(vsys ? { vsys } : {}) } };
-    calls.push(audit);
-    const response = await httpRequest({
+    const response = await auditedHttpRequest(ctx, calls, audit, settings, {
       method: 'POST',
       url: endpoint,
       headers: { 'x-pan-key': apiKey(), 'content-type': 'application/x-www-form-urlencoded' },
       body: form.toString(),
-      timeoutMs: settings.timeout_ms,
-      ...(settings.ca_file ? { caFile: settings.ca_file } : {}),
-      insecureSkipVerify: settings.insecure_skip_verify,
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
-    audit.status = response.status;
-    audit.result = clip(response.body, 300);
     let parsedXml: unknown;
     try {
       parsedXml = await parseStringPromise(response.body, { explicitArray: true });

@@ -7,7 +7,7 @@ import {
   clip,
   errorText,
   failedOutcome,
-  httpRequest,
+  auditedHttpRequest,
   normaliseIp,
   parseParams,
   parseUndo,
@@ -82,8 +82,7 @@ export function createWebhookFirewallDriver(
     const raw = JSON.stringify(payload);
     const timestamp = String(Math.floor(Date.now() / 1000));
     const audit: ActionCall = { description: `POST ${redactUrl(settings.url)} (${payload.action})`, request: payload };
-    calls.push(audit);
-    const response = await httpRequest({
+    const response = await auditedHttpRequest(ctx, calls, audit, settings, {
       method: 'POST',
       url: settings.url,
       headers: {
@@ -92,11 +91,7 @@ export function createWebhookFirewallDriver(
         [settings.signature_header.toLowerCase()]: webhookSignature(secret, timestamp, raw),
       },
       body: raw,
-      timeoutMs: settings.timeout_ms,
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
-    audit.status = response.status;
-    audit.result = clip(response.body, 300);
     return response;
   }
 
