@@ -212,6 +212,22 @@ export class RuleWatcher {
     return this.state.get(correlationCheckpointKey(this.settings.group, correlationId), ruleCheckpointSchema);
   }
 
+  /** What a run of a rule or correlation leaves behind: how far it got and what it found (`nyx watch status` shows it). */
+  private runCheckpoint(id: string, checkpoint: number, started: number, report: RuleRunReport, gap: RuleCheckpoint['gap']): RuleCheckpoint {
+    return {
+      rule_id: id,
+      checkpoint: new Date(checkpoint).toISOString(),
+      last_run_at: new Date(started).toISOString(),
+      last_run_ms: Math.max(0, this.now() - started),
+      last_hits: report.hits,
+      last_alerts: report.created,
+      last_duplicates: report.duplicates,
+      last_capped: report.capped,
+      holder: this.holder,
+      ...(gap ? { gap } : {}),
+    };
+  }
+
   /**
    * Same document as StateStore.put, without its refresh: checkpoints are read back by id (real-time GET),
    * so waiting for a refresh (~1 s per rule per run) buys nothing.
@@ -285,20 +301,7 @@ export class RuleWatcher {
     report.from = new Date(from).toISOString();
     let alertsLeft = s.max_alerts_per_run;
     const save = async (checkpoint: number, extra: Partial<RuleCheckpoint> = {}): Promise<void> => {
-      const cp: RuleCheckpoint = {
-        rule_id: rule.id,
-        checkpoint: new Date(checkpoint).toISOString(),
-        last_run_at: new Date(started).toISOString(),
-        last_run_ms: Math.max(0, this.now() - started),
-        last_hits: report.hits,
-        last_alerts: report.created,
-        last_duplicates: report.duplicates,
-        last_capped: report.capped,
-        holder: this.holder,
-        ...(gap ? { gap } : {}),
-        ...extra,
-      };
-      await this.saveCheckpoint(checkpointKey(s.group, rule.id), cp);
+      await this.saveCheckpoint(checkpointKey(s.group, rule.id), { ...this.runCheckpoint(rule.id, checkpoint, started, report, gap), ...extra });
     };
     try {
       let sliceStart = from;
@@ -376,16 +379,7 @@ export class RuleWatcher {
     let alertsLeft = s.max_alerts_per_run;
     const save = async (checkpoint: number, extra: Partial<RuleCheckpoint> = {}): Promise<void> => {
       await this.saveCheckpoint(correlationCheckpointKey(s.group, wc.id), {
-        rule_id: wc.id,
-        checkpoint: new Date(checkpoint).toISOString(),
-        last_run_at: new Date(started).toISOString(),
-        last_run_ms: Math.max(0, this.now() - started),
-        last_hits: report.hits,
-        last_alerts: report.created,
-        last_duplicates: report.duplicates,
-        last_capped: report.capped,
-        holder: this.holder,
-        ...(gap ? { gap } : {}),
+        ...this.runCheckpoint(wc.id, checkpoint, started, report, gap),
         ...(notes.length ? { notes: [...new Set(notes)] } : {}),
         ...extra,
       });
