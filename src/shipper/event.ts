@@ -1,21 +1,7 @@
 import { hostname as osHostname, networkInterfaces, platform, release } from 'node:os';
 import { z } from 'zod';
-
-/** Categories of the agent event contract (issue 3), as the ingest API accepts them. */
-export const AGENT_CATEGORIES = [
-  'telemetry',
-  'process',
-  'user_activity',
-  'commandline',
-  'service',
-  'file_activity',
-  'network',
-  'detection',
-  'windows_event',
-  'syslog',
-  'cowrie',
-  'software',
-] as const;
+// The contract's own list (that module needs only zod, so the standalone bundle can take it along).
+import { EVENT_CATEGORIES } from '../ingest/event-contract.ts';
 
 /**
  * One event as the shipper sends it. Contract fields plus category fields (passthrough);
@@ -25,7 +11,7 @@ export const AGENT_CATEGORIES = [
 export const agentEventSchema = z
   .object({
     ts: z.string().min(1),
-    category: z.enum(AGENT_CATEGORIES),
+    category: z.enum(EVENT_CATEGORIES),
     host: z.string().min(1),
     user: z.string().optional(),
     ip: z.string().optional(),
