@@ -2,14 +2,11 @@
 // Sigma stream matcher) to the alert document being searchable in nyx-alerts-<namespace>. Side by side
 // (alternating): the same POST with a benign event (no alert) — the ingest round trip the alert path rides on.
 // Args: --requests N (alert-raising requests, default 200)
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config/index.ts';
 import { connectElastic } from '../src/elastic/connect.ts';
 import { runBootstrap } from '../src/bootstrap/index.ts';
-import { createAgentRegistry } from '../src/agents/index.ts';
+import { enrollBenchAgent, startBenchServe } from './_serve.ts';
 
-const NYX = fileURLToPath(new URL('../bin/nyx.js', import.meta.url));
 
 function percentiles(ms: number[]): { p50_ms: number; p95_ms: number; p99_ms: number; max_ms: number } {
   const s = [...ms].sort((a, b) => a - b);
@@ -31,23 +28,11 @@ export async function run(args: string[]): Promise<object> {
     process.stderr.write(`# bootstrap incomplete (${(err as Error).message.slice(0, 100)}…); alert templates present\n`);
   }
   const ns = `bench_alat_${Date.now() % 1_000_000}`;
-  const serveEnv = { ...env, PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NYX__SERVE__RATE_LIMIT__REQUESTS_PER_SECOND: '100000', NYX__SERVE__RATE_LIMIT__BURST: '100000' };
-  const server = spawn(process.execPath, [NYX, 'serve', '--port', '0'], { env: serveEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  let serveErr = '';
-  server.stderr.on('data', (d) => (serveErr += d));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    server.stdout.on('data', (d) => {
-      out += d;
-      const m = /ingest API on (\S+)/.exec(out);
-      if (m?.[1]) resolve(m[1]);
-    });
-    server.on('exit', (code) => reject(new Error(`nyx serve exited ${code}: ${serveErr}`)));
-  });
-  const rulesLine = /stream detection: [^\n]*/.exec(serveErr)?.[0] ?? 'stream detection: (not reported)';
+  const serve = await startBenchServe(env.ELASTICSEARCH_URL);
+  const url = serve.url;
+  const rulesLine = /stream detection: [^\n]*/.exec(serve.stderr())?.[0] ?? 'stream detection: (not reported)';
   try {
-    const { token } = await createAgentRegistry(ctx.client, config).createToken({ namespace: ns, ttlMs: 3_600_000 });
-    const enrolled = (await (await fetch(`${url}/api/agents/enroll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, hostname: 'lat-host', os: 'linux', ip: '10.0.0.5', version: 'bench' }) })).json()) as { agent_key: string };
+    const enrolled = await enrollBenchAgent(ctx.client, config, url, ns, 'lat-host');
     const post = async (event: Record<string, unknown>): Promise<number> => {
       const res = await fetch(`${url}/api/ingest`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-agent-key': enrolled.agent_key }, body: JSON.stringify(event) });
       if (res.status !== 200) throw new Error(`ingest answered ${res.status}: ${await res.text()}`);
@@ -93,7 +78,7 @@ export async function run(args: string[]): Promise<object> {
       met: alert.p95_ms < 1000,
     };
   } finally {
-    server.kill('SIGTERM');
+    await serve.stop();
     await ctx.client.close();
   }
 }

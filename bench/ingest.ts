@@ -1,21 +1,17 @@
 // Events/s through `POST /api/ingest` (a real `nyx serve` process, enrolled agent, 1,000-event batches) vs a
 // raw `_bulk` of the same normalised documents into the same node, run side by side (alternating rounds);
 // their ratio, and p50/p95/p99 acknowledgement latency of both.
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import type { Client } from '@elastic/elasticsearch';
 import { loadConfig } from '../src/config/index.ts';
 import { connectElastic } from '../src/elastic/connect.ts';
 import { runBootstrap } from '../src/bootstrap/index.ts';
-import { createAgentRegistry } from '../src/agents/index.ts';
+import { enrollBenchAgent, startBenchServe } from './_serve.ts';
 import { SourcePipelines } from '../src/ingest/source-pipelines.ts';
 import { prepareSourceEvents } from '../src/ingest/bulk-writer.ts';
 import { routeEvent } from '../src/ingest/agent-events.ts';
 import { validateEvent, type AgentEvent } from '../src/ingest/event-contract.ts';
-
-const NYX = fileURLToPath(new URL('../bin/nyx.js', import.meta.url));
 
 function option(args: string[], name: string, fallback: number): number {
   const at = args.indexOf(`--${name}`);
@@ -103,25 +99,13 @@ export async function run(args: string[]): Promise<object> {
   const nsApi = `bench_api_${stamp}`;
   const nsRaw = `bench_raw_${stamp}`;
 
-  const serveEnv = { ...env, PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NYX__SERVE__RATE_LIMIT__REQUESTS_PER_SECOND: '100000', NYX__SERVE__RATE_LIMIT__BURST: '100000' };
   // --profile <dir>: the server writes a V8 CPU profile there when it stops (open it in Chrome DevTools).
   const profileAt = args.indexOf('--profile');
   const profileDir = profileAt >= 0 ? args[profileAt + 1] : undefined;
-  const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
-  const server = spawn(process.execPath, [...nodeArgs, NYX, 'serve', '--port', '0'], { env: serveEnv, stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    server.stdout.on('data', (d) => {
-      out += d;
-      const m = /ingest API on (\S+)/.exec(out);
-      if (m?.[1]) resolve(m[1]);
-    });
-    server.on('exit', (code) => reject(new Error(`nyx serve exited ${code}`)));
-  });
+  const serve = await startBenchServe(env.ELASTICSEARCH_URL, { nodeArgs: profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [], echo: true });
+  const { url, process: server } = serve;
   try {
-    const registry = createAgentRegistry(ctx.client, config);
-    const { token } = await registry.createToken({ namespace: nsApi, ttlMs: 3_600_000 });
-    const enrolled = (await (await fetch(`${url}/api/agents/enroll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, hostname: 'bench-host', os: 'linux', ip: '10.0.0.5', version: 'bench' }) })).json()) as { agent_id: string; agent_key: string };
+    const enrolled = await enrollBenchAgent(ctx.client, config, url, nsApi, 'bench-host');
     process.stderr.write(`# nyx serve at ${url}; ${total} events, batches of ${batchSize}, ${concurrency} in flight, ${rounds} alternating rounds${gzip ? ', gzip' : ''}\n`);
 
     const events = agentEvents(total);
@@ -212,9 +196,7 @@ export async function run(args: string[]): Promise<object> {
       },
     };
   } finally {
-    const exited = new Promise((resolve) => (server.exitCode !== null ? resolve(undefined) : server.once('exit', resolve)));
-    server.kill('SIGTERM');
-    await exited;
+    await serve.stop();
     for (const ds of [`logs-endpoint-${nsApi}`, `logs-endpoint-${nsRaw}`]) await ctx.client.indices.deleteDataStream({ name: ds }).catch(() => undefined);
     await ctx.client.close();
   }
