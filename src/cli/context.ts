@@ -13,6 +13,14 @@ export function commandConfig(command: Command): LoadedConfig {
   return loaded;
 }
 
+/** Resolves at the first Ctrl-C or SIGTERM: long-running commands wait here, then stop cleanly. */
+export function untilStopSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+}
+
 /** Progress goes to stderr so stdout stays parseable (e.g. `--json`). */
 export function progress(line: string): void {
   process.stderr.write(`${line}\n`);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { NyxError } from '../../errors.ts';
 import type { FeedState } from '../../intel/index.ts';
-import { commandConfig, commandElastic, progress } from '../context.ts';
+import { commandConfig, commandElastic, progress, untilStopSignal } from '../context.ts';
 
 function age(iso: string | undefined): string {
   if (!iso) return '-';
@@ -56,10 +56,7 @@ export function registerFeedsCommands(program: Command): void {
       const { loaded, ctx } = await commandElastic(cmd);
       const running = await startFeedSchedule(ctx, loaded, { runNow: !!opts.now });
       console.log(running.describe);
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
+      await untilStopSignal();
       progress('stopping…');
       await running.stop();
       await ctx.client.close();

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { commandElastic, progress } from '../context.ts';
+import { commandElastic, progress, untilStopSignal } from '../context.ts';
 import { registerActionsCommands } from './actions.ts';
 import { registerPlaybookCommands } from './playbook.ts';
 
@@ -24,10 +24,7 @@ export function registerResponseCommands(program: Command): void {
       progress(`Elasticsearch: ${ctx.target}`);
       console.log(`responding to alerts in nyx-alerts-${loaded.config.namespace}: ${engine.playbooks.length} playbooks, unattended up to ${loaded.config.response.unattended_level}`);
       worker.start();
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
+      await untilStopSignal();
       progress('stopping…');
       await worker.stop();
       await ctx.client.close();

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { NyxError } from '../../errors.ts';
-import { commandElastic, progress } from '../context.ts';
+import { commandElastic, progress, untilStopSignal } from '../context.ts';
 import type { RunningService } from '../../services/index.ts';
 
 export function registerServeCommand(program: Command): void {
@@ -26,10 +26,7 @@ export function registerServeCommand(program: Command): void {
       progress(`Elasticsearch: ${ctx.target}`);
       // The URL is the last line on stdout, so scripts (and tests) can read where it listens.
       console.log(running.describe);
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
+      await untilStopSignal();
       progress('stopping…');
       await running.stop();
       for (const plugin of plugins.reverse()) await plugin.stop();

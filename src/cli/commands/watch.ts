@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { RuleRunReport } from '../../detection/watch/index.ts';
-import { commandElastic, progress } from '../context.ts';
+import { commandElastic, progress, untilStopSignal } from '../context.ts';
 
 function ago(seconds: number | null): string {
   if (seconds === null) return '-';
@@ -46,10 +46,7 @@ export function registerWatchCommands(program: Command): void {
         if (now !== shardsShown) progress(`holding shards: ${now || 'none'}`);
         shardsShown = now;
       }, 1000);
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
+      await untilStopSignal();
       clearInterval(shardTimer);
       progress('stopping (handing shards back)…');
       await watcher.stop();
