@@ -13,7 +13,7 @@ import {
   parseSigmaString,
   plainText,
 } from './strings.ts';
-import type { SigmaCondition, SigmaCorrelationRule, SigmaCorrelationType, SigmaDetectionItem, SigmaDocument, SigmaLevel, SigmaRule, SigmaSelection, SigmaString, SigmaValue } from './types.ts';
+import type { SigmaCondition, SigmaCorrelationRule, SigmaCorrelationType, SigmaDetectionItem, SigmaDocument, SigmaMetadata, SigmaRule, SigmaSelection, SigmaString, SigmaValue } from './types.ts';
 
 const LEVELS = ['informational', 'low', 'medium', 'high', 'critical'] as const;
 
@@ -164,6 +164,23 @@ function parseRuleDocument(ctx: Located, doc: YamlDocument, root: YAMLMap): Sigm
 
   return {
     file: ctx.file,
+    ...metadataOf(meta),
+    logsource: {
+      ...(meta.logsource.product !== undefined ? { product: meta.logsource.product } : {}),
+      ...(meta.logsource.category !== undefined ? { category: meta.logsource.category } : {}),
+      ...(meta.logsource.service !== undefined ? { service: meta.logsource.service } : {}),
+      ...(meta.logsource.definition !== undefined ? { definition: meta.logsource.definition } : {}),
+    },
+    fields: (meta.fields ?? []).map(String),
+    selections,
+    condition,
+    conditionLine: lineOf(ctx, conditionPair) ?? 0,
+  };
+}
+
+/** The shared metadata of a parsed rule or correlation, as the types carry it (lists always present, dates as text). */
+function metadataOf(meta: z.infer<z.ZodObject<typeof documentMetadataShape>>): SigmaMetadata {
+  return {
     title: meta.title,
     ...(meta.id !== undefined ? { id: meta.id } : {}),
     ...(meta.name !== undefined ? { name: meta.name } : {}),
@@ -174,18 +191,8 @@ function parseRuleDocument(ctx: Located, doc: YamlDocument, root: YAMLMap): Sigm
     ...(meta.date !== undefined ? { date: dateText(meta.date) } : {}),
     ...(meta.modified !== undefined ? { modified: dateText(meta.modified) } : {}),
     tags: meta.tags ?? [],
-    logsource: {
-      ...(meta.logsource.product !== undefined ? { product: meta.logsource.product } : {}),
-      ...(meta.logsource.category !== undefined ? { category: meta.logsource.category } : {}),
-      ...(meta.logsource.service !== undefined ? { service: meta.logsource.service } : {}),
-      ...(meta.logsource.definition !== undefined ? { definition: meta.logsource.definition } : {}),
-    },
     falsepositives: typeof meta.falsepositives === 'string' ? [meta.falsepositives] : (meta.falsepositives ?? []).map(String),
-    ...(meta.level !== undefined ? { level: meta.level as SigmaLevel } : {}),
-    fields: (meta.fields ?? []).map(String),
-    selections,
-    condition,
-    conditionLine: lineOf(ctx, conditionPair) ?? 0,
+    ...(meta.level !== undefined ? { level: meta.level } : {}),
   };
 }
 
@@ -452,18 +459,7 @@ function parseCorrelationDocument(ctx: Located, doc: YamlDocument, root: YAMLMap
   return {
     file: ctx.file,
     line,
-    title: meta.title,
-    ...(meta.id !== undefined ? { id: meta.id } : {}),
-    ...(meta.name !== undefined ? { name: meta.name } : {}),
-    ...(meta.status !== undefined ? { status: meta.status } : {}),
-    ...(meta.description !== undefined ? { description: meta.description } : {}),
-    references: (meta.references ?? []).map(String),
-    ...(meta.author !== undefined ? { author: meta.author } : {}),
-    ...(meta.date !== undefined ? { date: dateText(meta.date) } : {}),
-    ...(meta.modified !== undefined ? { modified: dateText(meta.modified) } : {}),
-    tags: meta.tags ?? [],
-    falsepositives: typeof meta.falsepositives === 'string' ? [meta.falsepositives] : (meta.falsepositives ?? []).map(String),
-    ...(meta.level !== undefined ? { level: meta.level as SigmaLevel } : {}),
+    ...metadataOf(meta),
     type,
     rules,
     groupBy,

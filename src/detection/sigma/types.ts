@@ -69,11 +69,11 @@ export interface SigmaLogsource {
 
 export type SigmaLevel = 'informational' | 'low' | 'medium' | 'high' | 'critical';
 
-export interface SigmaRule {
-  file: string;
+/** Metadata every Sigma document carries, detection rule or correlation. */
+export interface SigmaMetadata {
   title: string;
   id?: string;
-  /** The rule's `name`, by which correlation rules may reference it. */
+  /** The document's `name`, by which correlation rules may reference it. */
   name?: string;
   status?: string;
   description?: string;
@@ -82,9 +82,13 @@ export interface SigmaRule {
   date?: string;
   modified?: string;
   tags: string[];
-  logsource: SigmaLogsource;
   falsepositives: string[];
   level?: SigmaLevel;
+}
+
+export interface SigmaRule extends SigmaMetadata {
+  file: string;
+  logsource: SigmaLogsource;
   fields: string[];
   selections: Map<string, SigmaSelection>;
   condition: SigmaCondition;
@@ -151,22 +155,10 @@ export interface SigmaPeriodicity {
   minIntervalMs: number;
 }
 
-export interface SigmaCorrelationRule {
+export interface SigmaCorrelationRule extends SigmaMetadata {
   file: string;
   /** Line of the document's first key. */
   line: number;
-  title: string;
-  id?: string;
-  name?: string;
-  status?: string;
-  description?: string;
-  references: string[];
-  author?: string;
-  date?: string;
-  modified?: string;
-  tags: string[];
-  falsepositives: string[];
-  level?: SigmaLevel;
   type: SigmaCorrelationType;
   /** Referenced rules (detection or correlation), by id or name, as written. */
   rules: string[];
