@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { Client, errors } from '@elastic/elasticsearch';
 import SniffingTransport from '@elastic/elasticsearch/lib/sniffingTransport';
-
-type ClientOptions = ConstructorParameters<typeof Client>[0];
 import { NyxError } from '../errors.ts';
 import type { NyxConfig, Secrets } from '../config/index.ts';
+
+type ClientOptions = ConstructorParameters<typeof Client>[0];
 
 export type { Client };
 
@@ -20,6 +20,7 @@ function isShardStarting(err: unknown): boolean {
  * Nothing else changes: other 5xx keep the stock behaviour, and the caller sees the last error.
  */
 class ShardStartPatientTransport extends SniffingTransport {
+  // One body for the base's three overloads (with and without meta): each returns what the base returned.
   override async request(...args: Parameters<SniffingTransport['request']>): Promise<never> {
     for (let attempt = 0; ; attempt++) {
       try {
