@@ -2,11 +2,14 @@ import type { Client, TransportRequestOptions } from '@elastic/elasticsearch';
 import type { Source } from '../config/index.ts';
 import { names } from '../bootstrap/desired.ts';
 import type { SourcePipelines } from './source-pipelines.ts';
+import { stampServerFields } from './server-fields.ts';
 
 export interface SourceEvent {
   doc: Record<string, unknown>;
   /** Deterministic id (agent + sequence, or a content hash): a retried write stores it once. */
   id?: string;
+  /** Server-owned roots (e.g. `agent`) set on the document after its pipeline ran, as `data_stream` is. */
+  owned?: Record<string, unknown>;
 }
 
 export interface EventRejection {
@@ -47,6 +50,10 @@ export interface PreparedWrite {
 /**
  * Runs one source's pipeline in process when Elasticsearch cannot (otherwise the data stream's default
  * pipeline will), stamping `data_stream`. Never throws for a bad document.
+ *
+ * The stamp is authoritative: it is set again after the pipeline ran (a `json` processor with add_to_root can
+ * write any root key from an agent's record), and every other spelling of it (`data_stream.namespace` as a
+ * dotted root key) is removed, so a stored document's `data_stream` always names the data stream it is in.
  */
 export function prepareSourceEvents(pipelines: SourcePipelines, input: { source: Source; namespace: string; events: SourceEvent[] }): PreparedWrite {
   const dataStream = names.dataStream(input.source, input.namespace);
@@ -69,6 +76,7 @@ export function prepareSourceEvents(pipelines: SourcePipelines, input: { source:
       // A data stream refuses documents without @timestamp; a pipeline that failed early may not have set it.
       if (doc['@timestamp'] === undefined) doc['@timestamp'] = new Date().toISOString();
     }
+    stampServerFields(doc, event.owned ? { ...event.owned, data_stream: stamp } : { data_stream: stamp });
     keepOriginal(doc, event.doc);
     docs.push(event.id ? { index: i, doc, input: event.doc, id: event.id } : { index: i, doc, input: event.doc });
   }

@@ -110,7 +110,7 @@ export class EventIngestor {
       }
       let group = bySource.get(routed.source);
       if (!group) bySource.set(routed.source, (group = []));
-      group.push({ doc: routed.doc, id: routed.id, index });
+      group.push({ doc: routed.doc, id: routed.id, owned: routed.owned, index });
     }
 
     for (const [source, group] of bySource) {

@@ -164,7 +164,7 @@ export class DirectElasticsearchOutput implements EventOutput {
       }
       let group = bySource.get(routed.source);
       if (!group) bySource.set(routed.source, (group = []));
-      group.push({ doc: routed.doc, id: routed.id, index });
+      group.push({ doc: routed.doc, id: routed.id, owned: routed.owned, index });
     }
 
     let failure: Failure | undefined;

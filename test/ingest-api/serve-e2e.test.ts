@@ -97,8 +97,10 @@ test('namespace comes from the agent, never from the body', async () => {
   const ns = uniqueNamespace('e2e');
   const other = uniqueNamespace('e2e');
   const agent = await enrolledAgent(ns);
-  const res = await postJson(`${server.url}/api/ingest`, agentEvent({ seq: 1, namespace: other, data_stream: { namespace: other } }), { 'x-agent-key': agent.agent_key });
+  // A plain `namespace` field is the agent's own; `data_stream` is the server's: that event is refused, with why.
+  const res = await postJson(`${server.url}/api/ingest`, [agentEvent({ seq: 1, namespace: other }), agentEvent({ seq: 2, data_stream: { namespace: other } })], { 'x-agent-key': agent.agent_key });
   assert.equal((res.body as IngestBody).namespace, ns);
+  assert.deepEqual((res.body as IngestBody).results.map((r) => [r.status, r.field]), [['stored', undefined], ['rejected', 'data_stream']]);
   assert.equal((await storedDocs(`logs-endpoint-${ns}`)).length, 1);
   assert.equal((await storedDocs(`logs-endpoint-${other}`)).length, 0);
 });
