@@ -6,6 +6,8 @@ import { alertIndex } from '../../src/alerts/index.ts';
 import { warningListFromConfig } from '../../src/intel/enrichment/index.ts';
 import { uniqueNamespace } from '../support/elastic.ts';
 import { bootstrapped, enrichmentConfig, feedIndicator, ingestAgentEvents } from './support.ts';
+import { SourcePipelines } from '../../src/ingest/source-pipelines.ts';
+import { prepareSourceEvents, sendPreparedEvents } from '../../src/ingest/bulk-writer.ts';
 
 const daysAgo = (d: number): string => new Date(Date.now() - d * 86_400_000).toISOString();
 
@@ -76,4 +78,32 @@ test('a retro-hunt finds older events for new indicators: one alert per indicato
   assert.equal(rerun.alertsCreated, 1, 'without a warning list the private-address event is new');
   assert.equal(rerun.alertsExisting, 5);
   assert.equal(sightings.length, 6, 'only the newly created alert gets a sighting');
+});
+
+test("a retro-hunt alert goes to the tenant whose data stream holds the event, not the one its data_stream.namespace field names", async () => {
+  const ctx = await bootstrapped();
+  const nsA = uniqueNamespace('rha');
+  const nsB = uniqueNamespace('rhb');
+  const config = enrichmentConfig({ retro_hunt: { days: 7 } }, nsA);
+  // A document in A's data stream whose field says B: what an agent of A got stored before the ingest path owned
+  // data_stream, and what any other writer of the data stream can still store.
+  const pipelines = SourcePipelines.create(config, ctx.caps);
+  const prepared = prepareSourceEvents(pipelines, {
+    source: 'endpoint',
+    namespace: nsA,
+    events: [{ doc: { ts: daysAgo(1), category: 'network', dst_ip: '203.0.113.78', dst_port: 443, source: 'agent', severity: 3, agent: { id: 'agent-a' } }, id: `${nsA}-1` }],
+  });
+  prepared.docs[0]!.doc.data_stream = { type: 'logs', dataset: 'endpoint', namespace: nsB };
+  assert.equal((await sendPreparedEvents(ctx.client, prepared, 'wait_for')).indexed, 1);
+  const store = new IndicatorStore(ctx.client, nsA);
+  await store.upsert([feedIndicator('ipv4-addr', '203.0.113.78')]);
+  await store.refresh();
+
+  const report = await new RetroHunter(ctx.client, store, retroHuntOptionsFromConfig(config, { indices: `logs-*-${nsA}` })).runOnce();
+  assert.equal(report?.alertsCreated, 1);
+  await ctx.client.indices.refresh({ index: [alertIndex(nsA), alertIndex(nsB)], ignore_unavailable: true, allow_no_indices: true });
+  const inB = await ctx.client.search({ index: alertIndex(nsB), ignore_unavailable: true, allow_no_indices: true, size: 10 });
+  assert.equal(inB.hits.hits.length, 0, "nothing in B's alerts");
+  const inA = await ctx.client.search<{ nyx: { alert: { namespace: string; entity: string } } }>({ index: alertIndex(nsA), size: 10 });
+  assert.deepEqual(inA.hits.hits.map((h) => [h._source!.nyx.alert.namespace, h._source!.nyx.alert.entity]), [[nsA, '203.0.113.78']]);
 });

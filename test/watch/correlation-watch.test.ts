@@ -227,3 +227,30 @@ test('a real `nyx serve`: syslog lines posted by an agent raise one SSH brute fo
     await serve.stop();
   }
 });
+
+test("tenant A's events that say data_stream.namespace B raise A's alert in nyx-alerts-A and nothing in nyx-alerts-B (tenants by index name)", async () => {
+  const { client } = await bootstrapped();
+  const nsA = uniqueNamespace('cta');
+  const nsB = uniqueNamespace('ctb');
+  // A day of its own in the past, so a watcher over every tenant sees only this test's events.
+  const base = Date.UTC(2019, 0, 1) + Math.floor(Math.random() * 300) * 86_400_000;
+  const lines = Array.from({ length: 12 }, (_, i) => sshLine(base, i * 5, 'Failed password for root from 203.0.113.46 port 40222 ssh2'));
+  const { caps } = await bootstrapped();
+  const prepared = prepareSourceEvents(SourcePipelines.create(testConfig(), caps), { source: 'syslog', namespace: nsA, events: lines.map((message, i) => ({ doc: { message }, id: `${nsA}-${i}` })) });
+  // What an agent of A got stored before the ingest path owned data_stream (and what any other writer can still
+  // store): documents in A's data stream whose field names B.
+  for (const d of prepared.docs) d.doc.data_stream = { type: 'logs', dataset: 'syslog', namespace: nsB };
+  const report = await sendPreparedEvents(client, prepared, 'wait_for');
+  assert.equal(report.indexed, lines.length, JSON.stringify(report.rejected));
+
+  const w = new RuleWatcher({ client, rules: setup.rules, correlations: setup.correlations, policy: setup.policy, settings: watchSettings(nsA, { shards: 1 }), defaultNamespace: 'default', holder: `${nsA}-w`, now: () => base + 200_000 });
+  const reports = await w.runCycle({ force: true });
+  await w.stop();
+  assert.deepEqual(reports.filter((r) => r.error).map((r) => r.error), []);
+  assert.deepEqual(await alertsIn(client, nsB), [], "no alert in B's index from A's events");
+  const inA = await alertsIn(client, nsA);
+  assert.deepEqual(inA.map((a) => (a._source as { rule: { name: string } }).rule.name), [TITLE.brute]);
+  const alert = inA[0]!._source as { nyx: { alert: { namespace: string; evidence: { indices: string[] } } } };
+  assert.equal(alert.nyx.alert.namespace, nsA);
+  assert.ok(alert.nyx.alert.evidence.indices.every((i) => i.includes(`-${nsA}-`)), JSON.stringify(alert.nyx.alert.evidence.indices));
+});

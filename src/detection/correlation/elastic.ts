@@ -2,6 +2,7 @@ import type { Client, estypes } from '@elastic/elasticsearch';
 import { compileMappedRuleQuery, ruleIdOf, SigmaRuleSet, type EcsDocument, type EsQuery, type MappedSigmaRule } from '../sigma/index.ts';
 import { CorrelationState, type CorrelationLimits, type CorrelationMatch } from './engine.ts';
 import { conditionMinimum, requireCorrelation, type CompiledCorrelation, type CorrelationSet } from './model.ts';
+import { scopeToNamespace } from '../../elastic/tenancy.ts';
 
 /**
  * The Elasticsearch evaluator, for `nyx watch` to schedule. Two steps:
@@ -21,7 +22,10 @@ import { conditionMinimum, requireCorrelation, type CompiledCorrelation, type Co
 export interface CorrelationRange {
   from: Date | string | number;
   to: Date | string | number;
-  /** Only this data-stream namespace (tenant); default all. */
+  /**
+   * Only this data-stream namespace (tenant); default all. Selected by index name (`logs-endpoint-<ns>`), never by
+   * the `data_stream.namespace` field: an agent could write that field into a document of its own tenant.
+   */
   namespace?: string | undefined;
 }
 
@@ -73,10 +77,7 @@ function baseRulesOf(set: CorrelationSet, c: CompiledCorrelation, out = new Map<
 }
 
 function rangeFilters(range: CorrelationRange): EsQuery[] {
-  return [
-    { range: { [TIMESTAMP]: { gte: iso(range.from), lte: iso(range.to), format: 'strict_date_optional_time' } } },
-    ...(range.namespace ? [{ term: { 'data_stream.namespace': range.namespace } }] : []),
-  ];
+  return [{ range: { [TIMESTAMP]: { gte: iso(range.from), lte: iso(range.to), format: 'strict_date_optional_time' } } }];
 }
 
 /** Compile a correlation to the searches the Elasticsearch evaluator runs (pure: no I/O). */
@@ -90,7 +91,8 @@ export function compileCorrelationQuery(set: CorrelationSet, correlationId: stri
     for (const i of mapped.indices) indices.add(i);
   }
   const query: EsQuery = { bool: { filter: rangeFilters(range), should: Object.values(ruleQueries), minimum_should_match: 1 } };
-  const result: CorrelationQuery = { correlationId: c.id, indices: [...indices].sort(), query, ruleQueries };
+  const all = [...indices].sort();
+  const result: CorrelationQuery = { correlationId: c.id, indices: range.namespace ? scopeToNamespace(all, range.namespace) : all, query, ruleQueries };
 
   const ruleInputs = c.inputs.filter((i) => i.kind === 'rule');
   if (ruleInputs.length !== c.inputs.length) return { ...result, noCandidates: 'it references another correlation (chained)' };
@@ -209,6 +211,8 @@ export async function evaluateCorrelationOverElastic(client: Client, set: Correl
   const c = requireCorrelation(set, correlationId);
   const q = compileCorrelationQuery(set, correlationId, options);
   const notes: string[] = [];
+  // No index of this namespace among the rules' indices: nothing to read (an empty index list would mean every index).
+  if (q.indices.length === 0) return { correlationId: c.id, matches: [], candidateGroups: 0, groupsSeen: 0, eventsRead: 0, truncated: false, notes };
   let query = q.query;
   let candidateCount: number | null = null;
   let groupsSeen: number | null = null;

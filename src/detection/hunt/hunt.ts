@@ -1,6 +1,7 @@
 import type { Client, estypes } from '@elastic/elasticsearch';
 import { NyxError } from '../../errors.ts';
 import { checkIp, compileHunt, logsIndex, timeRange, type HuntQuery } from './query.ts';
+import { dataStreamOfIndex } from '../../elastic/tenancy.ts';
 
 export interface HuntRow {
   id: string;
@@ -57,7 +58,8 @@ export function toRow(hit: { _id?: string | null; _index: string; _source?: unkn
     id: hit._id ?? '',
     index: hit._index,
     timestamp: str(doc, '@timestamp') ?? '',
-    dataset: str(doc, 'data_stream.dataset') ?? str(doc, 'event.dataset'),
+    // The data stream the event is in, from its index name: data_stream.dataset is a field inside the document.
+    dataset: dataStreamOfIndex(hit._index)?.dataset ?? str(doc, 'event.dataset'),
     category: str(doc, 'event.category'),
     action: str(doc, 'event.action'),
     outcome: str(doc, 'event.outcome'),
@@ -133,6 +135,16 @@ export interface PivotReport {
   alerts: { total: number; items: PivotAlert[] };
 }
 
+/** Counts per dataset from counts per backing index, largest first, as a terms facet would list them. */
+function datasetFacet(buckets: Array<{ key: string | number; doc_count: number }>, top: number): Facet[] {
+  const counts = new Map<string, number>();
+  for (const b of buckets) {
+    const dataset = dataStreamOfIndex(String(b.key))?.dataset ?? String(b.key);
+    counts.set(dataset, (counts.get(dataset) ?? 0) + b.doc_count);
+  }
+  return [...counts].map(([value, count]) => ({ value, count })).sort((x, y) => y.count - x.count || x.value.localeCompare(y.value)).slice(0, top);
+}
+
 const FACETS: Array<[keyof PivotReport, string]> = [
   ['hosts', 'host.name'],
   ['users', 'user.name'],
@@ -142,8 +154,10 @@ const FACETS: Array<[keyof PivotReport, string]> = [
   ['categories', 'event.category'],
   ['actions', 'event.action'],
   ['outcomes', 'event.outcome'],
-  ['datasets', 'data_stream.dataset'],
 ];
+
+/** Backing indices per pivot, at most: each names its dataset, and a dataset has one per rollover. */
+const MAX_INDICES = 1000;
 
 /**
  * `nyx hunt pivot --ip X | --user U`: everything about one entity in the window — when it was first
@@ -165,6 +179,8 @@ export async function pivot(client: Client, req: PivotRequest, now = Date.now())
     first: { min: { field: '@timestamp' } },
     last: { max: { field: '@timestamp' } },
     ...Object.fromEntries(FACETS.map(([name, field]) => [name, { terms: { field, size: top } }])),
+    // Datasets by the index the events are in (what the server chose), not by a field inside them.
+    indices: { terms: { field: '_index', size: MAX_INDICES } },
   };
   const res = await client.search({ index: compiled.index, ignore_unavailable: true, allow_no_indices: true, size: 0, track_total_hits: true, query: compiled.query, aggs });
   const a = (res.aggregations ?? {}) as Record<string, { value_as_string?: string; value?: number | null; buckets?: Array<{ key: string | number; key_as_string?: string; doc_count: number }> }>;
@@ -184,7 +200,7 @@ export async function pivot(client: Client, req: PivotRequest, now = Date.now())
     categories: facet('categories'),
     actions: facet('actions'),
     outcomes: facet('outcomes'),
-    datasets: facet('datasets'),
+    datasets: datasetFacet(a.indices?.buckets ?? [], top),
     alerts: { total: 0, items: [] },
   };
   // Alerts naming the entity: in its ECS fields, or as (part of) a correlation's group entity.

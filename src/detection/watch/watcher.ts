@@ -17,6 +17,7 @@ import {
 import { checkpointKey, correlationCheckpointKey, memberLeaseName, ruleCheckpointSchema, shardLeaseName, type RuleCheckpoint } from './checkpoint.ts';
 import type { WatchConfig } from './config.ts';
 import { adaptToMappings } from './text-fields.ts';
+import { dataStreamOfIndex, namespaceOfIndex, scopeToNamespace } from '../../elastic/tenancy.ts';
 
 /**
  * `nyx watch`: every rule as an Elasticsearch query on a schedule. Each run searches from the rule's
@@ -79,7 +80,7 @@ export interface RuleWatcherOptions {
   correlations?: CorrelationSet | undefined;
   policy: AlertPolicy;
   settings: WatchSettings;
-  /** Namespace for alerts whose event does not say its own (data_stream.namespace). */
+  /** Namespace for alerts on an index whose name names none (not a `type-dataset-namespace` data stream). */
   defaultNamespace: string;
   holder?: string;
   leaseIndex?: string;
@@ -91,22 +92,15 @@ export function shardOf(ruleId: string, shards: number): number {
   return createHash('sha1').update(ruleId).digest().readUInt32BE(0) % shards;
 }
 
-function dataStreamOf(source: Record<string, unknown> | undefined, fallbackIndex: string): { name: string; namespace?: string } {
-  const ds = source?.data_stream as { type?: unknown; dataset?: unknown; namespace?: unknown } | undefined;
-  if (ds && typeof ds.type === 'string' && typeof ds.dataset === 'string' && typeof ds.namespace === 'string') {
-    return { name: `${ds.type}-${ds.dataset}-${ds.namespace}`, namespace: ds.namespace };
-  }
-  // A backing index (.ds-logs-endpoint-ns-2026.01.01-000001) names its data stream.
-  const m = /^\.ds-(.+)-\d{4}\.\d{2}\.\d{2}-\d+$/.exec(fallbackIndex);
-  const name = m ? m[1]! : fallbackIndex;
-  // type-dataset-namespace: a namespace has no '-', so it is what follows the last one.
-  const parts = name.split('-');
-  return parts.length >= 3 ? { name, namespace: parts.at(-1)! } : { name };
+/** The data stream of a hit, from its index name alone (never from the document, whose fields an agent may write). */
+function dataStreamOf(index: string): { name: string; namespace?: string } {
+  const ds = dataStreamOfIndex(index);
+  return ds ? { name: ds.name, namespace: ds.namespace } : { name: index };
 }
 
 /** `logs-endpoint-*` → `logs-endpoint-<ns>` for each namespace (a tenant-scoped watcher). */
 export function scopeIndices(patterns: string[], namespaces: string[]): string[] {
-  return patterns.flatMap((p) => (p.endsWith('-*') ? namespaces.map((ns) => `${p.slice(0, -1)}${ns}`) : [p]));
+  return [...new Set(namespaces.flatMap((ns) => scopeToNamespace(patterns, ns)))];
 }
 
 export class RuleWatcher {
@@ -338,10 +332,16 @@ export class RuleWatcher {
       allow_no_indices: true,
       size: 0,
       query: q.query,
-      aggs: { namespaces: { terms: { field: 'data_stream.namespace', size: 10_000 } } },
+      // By backing index, not data_stream.namespace: the index a document is in was chosen by the server.
+      aggs: { indices: { terms: { field: '_index', size: 10_000 } } },
     });
-    const agg = res.aggregations?.namespaces as { buckets?: Array<{ key: string | number }> } | undefined;
-    return (agg?.buckets ?? []).map((b) => String(b.key));
+    const agg = res.aggregations?.indices as { buckets?: Array<{ key: string | number }> } | undefined;
+    const namespaces = new Set<string>();
+    for (const b of agg?.buckets ?? []) {
+      const ns = namespaceOfIndex(String(b.key));
+      if (ns) namespaces.add(ns);
+    }
+    return [...namespaces].sort();
   }
 
   /**
@@ -474,7 +474,7 @@ export class RuleWatcher {
         if (ruleQuery.exact) this.log.warn({ rule: rule.id, event: hit._id }, `watch: query hit not confirmed by the stream matcher for rule ${rule.id}`);
         continue;
       }
-      const ds = dataStreamOf(doc, hit._index);
+      const ds = dataStreamOf(hit._index);
       const alert = buildAlertFromMatch(match, doc, {
         namespace: ds.namespace ?? this.options.defaultNamespace,
         policy: this.options.policy,

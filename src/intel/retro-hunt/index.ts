@@ -4,6 +4,7 @@ import { idOfAlert, writeAlerts, type AlertDocument } from '../../alerts/index.t
 import type { NyxConfig } from '../../config/index.ts';
 import { LeaseStore, StateStore } from '../../coordination/index.ts';
 import { getLogger } from '../../log/logger.ts';
+import { namespaceOfIndex } from '../../elastic/tenancy.ts';
 import { findMatches, ENRICHED_FIELDS } from '../enrichment/enrich.ts';
 import { IndicatorSet } from '../enrichment/indicator-set.ts';
 import { indicatorAtoms, ipAtom, isIndicatorLive, normaliseDomain, normaliseUrl, type IndicatorAtom, type IndicatorSource, type LatestIndicator } from '../enrichment/indicators.ts';
@@ -40,7 +41,7 @@ export interface RetroHuntOptions {
   days: number;
   chunkSize: number;
   pageSize: number;
-  /** Tenant the alerts go to when an event carries no data_stream.namespace. */
+  /** Tenant the alerts go to when an event's index names none (not a `type-dataset-namespace` data stream). */
   namespace: string;
   onSighting?: SightingCallback;
   warningList?: WarningList;
@@ -234,8 +235,9 @@ function buildRetroAlert(doc: Record<string, unknown>, index: string, id: string
   const ti = indicator.threat.indicator;
   const n = indicator.nyx.indicator;
   const ts = typeof doc['@timestamp'] === 'string' && !Number.isNaN(Date.parse(doc['@timestamp'])) ? new Date(doc['@timestamp']).toISOString() : now.toISOString();
-  const ds = doc.data_stream as { namespace?: unknown } | undefined;
-  const namespace = typeof ds?.namespace === 'string' ? ds.namespace : fallbackNamespace;
+  // The tenant is the one whose data stream holds the event (its index name), never data_stream.namespace:
+  // that field is inside the document, where an agent could have written another tenant's name.
+  const namespace = namespaceOfIndex(index) ?? fallbackNamespace;
   const score = Math.round(n.confidence_score);
   const providers = Array.isArray(ti.provider) ? ti.provider : [String(ti.provider)];
   const copy: Record<string, unknown> = {};
