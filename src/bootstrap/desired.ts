@@ -66,6 +66,28 @@ export function stableStringify(value: unknown): string {
   return JSON.stringify(value);
 }
 
+const DATA_STREAM_FIELDS = ['type', 'dataset', 'namespace'] as const;
+
+/**
+ * How `data_stream.type/dataset/namespace` are mapped on this cluster: `constant_keyword` where it has the mapper
+ * (each backing index then holds one value, and a document naming another tenant is refused by the mapping),
+ * otherwise `keyword` as the assets spell it. Tenancy never rests on the field alone: per-tenant work selects data
+ * by index name, and the ingest path owns the field.
+ */
+export function dataStreamFieldType(caps: ClusterCapabilities): 'constant_keyword' | 'keyword' {
+  return caps.constantKeyword ? 'constant_keyword' : 'keyword';
+}
+
+/** A template body with its `data_stream.*` fields mapped as dataStreamFieldType says (unchanged without the mapper). */
+export function withDataStreamFieldType(body: Record<string, unknown>, caps: ClusterCapabilities): Record<string, unknown> {
+  const dataStream = ((body.template as { mappings?: { properties?: Record<string, unknown> } } | undefined)?.mappings?.properties?.data_stream as { properties?: Record<string, unknown> } | undefined)?.properties;
+  if (!caps.constantKeyword || !dataStream || !DATA_STREAM_FIELDS.some((f) => dataStream[f] !== undefined)) return body;
+  const copy = structuredClone(body) as { template: { mappings: { properties: { data_stream: { properties: Record<string, unknown> } } } } };
+  const fields = copy.template.mappings.properties.data_stream.properties;
+  for (const f of DATA_STREAM_FIELDS) if (fields[f] !== undefined) fields[f] = { type: 'constant_keyword' };
+  return copy;
+}
+
 /**
  * Everything bootstrap installs, in apply order (pipelines before the templates that name them,
  * component templates before the index templates composed of them, jobs before datafeeds).
@@ -103,7 +125,7 @@ export function buildDesiredAssets(catalog: AssetCatalog, config: NyxConfig, cap
       ...(missing.length ? { skip: `runs in Nyx: the cluster lacks processors ${missing.slice(0, 6).join(', ')}${missing.length > 6 ? `, +${missing.length - 6} more` : ''}` } : {}),
     });
   }
-  assets.push({ kind: 'component_template', name: ECS_COMPONENT, version: catalog.ecs.version, body: { template: { mappings: catalog.ecs.mappings } } });
+  assets.push({ kind: 'component_template', name: ECS_COMPONENT, version: catalog.ecs.version, body: withDataStreamFieldType({ template: { mappings: catalog.ecs.mappings } }, caps) });
   for (const src of catalog.sources) {
     const s = src.source;
     const settings = sourceSettings(config, s);
@@ -146,7 +168,7 @@ export function buildDesiredAssets(catalog: AssetCatalog, config: NyxConfig, cap
   }
   // Nyx's own stores: component templates first, then index templates composed of them.
   for (const kind of ['component_template', 'index_template'] as const) {
-    for (const sys of catalog.system.filter((a) => a.kind === kind)) assets.push({ kind, name: sys.name, version: sys.version, body: sys.body });
+    for (const sys of catalog.system.filter((a) => a.kind === kind)) assets.push({ kind, name: sys.name, version: sys.version, body: withDataStreamFieldType(sys.body, caps) });
   }
   for (const ml of catalog.ml) {
     const skip = caps.ml.available ? undefined : caps.ml.reason ?? 'machine learning is not available';

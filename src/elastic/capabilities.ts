@@ -15,6 +15,11 @@ export interface ClusterCapabilities {
   dataStreamApi: boolean;
   percolator: boolean;
   painless: boolean;
+  /**
+   * The constant_keyword mapper (x-pack module constant-keyword): data_stream.type/dataset/namespace are mapped with
+   * it where present, so a backing index holds one value and refuses a document naming another tenant.
+   */
+  constantKeyword: boolean;
 }
 
 export const SUPPORTED_MAJOR = 9;
@@ -62,6 +67,7 @@ export async function detectCapabilities(client: Client, target: string): Promis
     dataStreamApi: modules.includes('data-streams'),
     percolator: modules.includes('percolator'),
     painless: modules.includes('lang-painless'),
+    constantKeyword: modules.includes('constant-keyword'),
   };
 }
 

@@ -47,7 +47,7 @@ export class SourcePipelines {
   static offline(config: NyxConfig, options: { assetsDir?: string; geoip?: GeoIpLookup } = {}): SourcePipelines {
     const none: ClusterCapabilities = {
       version: 'offline', major: 0, buildFlavor: 'none', license: null, modules: [], ingestProcessors: [],
-      ml: { available: false, reason: 'offline' }, dataStreamApi: false, percolator: false, painless: false,
+      ml: { available: false, reason: 'offline' }, dataStreamApi: false, percolator: false, painless: false, constantKeyword: false,
     };
     return SourcePipelines.create(config, none, options);
   }

@@ -32,7 +32,15 @@ export function describeCapabilities(caps: ClusterCapabilities): string[] {
     `  machine learning:  ${caps.ml.available ? 'available' : `unavailable: ${caps.ml.reason}`}`,
     `  data stream API:   ${caps.dataStreamApi ? 'available' : 'unavailable: lifecycle retention is recorded but not enforced, --purge-data is not possible'}`,
     `  percolator:        ${caps.percolator ? 'available' : 'unavailable'}`,
+    `  tenant fields:     ${tenantFieldsLine(caps)}`,
   ];
+}
+
+/** How data_stream.* is mapped here, and what carries the tenant guarantee either way. */
+export function tenantFieldsLine(caps: ClusterCapabilities): string {
+  return caps.constantKeyword
+    ? 'data_stream.* constant_keyword (one value per backing index); tenants selected by data stream name'
+    : 'data_stream.* keyword (the cluster has no constant-keyword module); tenants selected by data stream name, data_stream stamped by Nyx';
 }
 
 export function registerStackCommands(program: Command): void {
@@ -49,6 +57,7 @@ export function registerStackCommands(program: Command): void {
         return;
       }
       console.log(`Target: ${ctx.target}`);
+      console.log(`Tenant fields: ${tenantFieldsLine(ctx.caps)}`);
       printPlan(plan);
     });
 
