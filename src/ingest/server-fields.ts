@@ -10,6 +10,9 @@
 /** Dotted paths an agent may not write, nor anything under them. */
 const SERVER_OWNED_PATHS: readonly string[] = ['data_stream', 'agent', 'event.ingested', 'event.original', 'threat'];
 
+/** Undotted top-level keys that are, or may hold, a server-owned field. */
+const LOOKED_AT_ROOTS: ReadonlySet<string> = new Set([...SERVER_OWNED_PATHS.map((p) => p.split('.')[0]!), 'tags']);
+
 /** Tag values Nyx writes itself (indicator matches, pipeline outcomes): an agent claiming one would fake a detection. */
 const RESERVED_TAG_PREFIXES: readonly string[] = ['ioc:', 'nyx_'];
 
@@ -51,6 +54,8 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 export function findServerOwnedField(record: Record<string, unknown>, prefix = ''): ServerOwnedField | undefined {
   const at = (key: string): string => (prefix ? `${prefix}.${key}` : key);
   for (const key of Object.keys(record)) {
+    // Most keys of most events (ts, category, cmd, …): neither dotted nor a root Nyx owns or looks into.
+    if (!key.includes('.') && !LOOKED_AT_ROOTS.has(key) && key.charCodeAt(0) !== 95 /* _ */) continue;
     if (key.startsWith('_')) {
       return { field: at(key), reason: 'a name starting with _ is Elasticsearch metadata (_id, _index, _routing, …) or a pipeline-internal field, never an event field' };
     }
