@@ -110,3 +110,23 @@ test('the alerts-per-run cap is visible: the rest are counted, not written', asy
   assert.equal(status!.last_capped, 4);
   await watcher.stop();
 });
+
+test("a rule's alert goes to the tenant whose data stream holds the event, not the one its data_stream.namespace field names", async () => {
+  const { client } = await bootstrapped();
+  const nsA = uniqueNamespace('wta');
+  const nsB = uniqueNamespace('wtb');
+  const rule = packRule('win_lolbin_certutil_download');
+  const positive = ruleTestEvents('win_lolbin_certutil_download').positive[0]!;
+  // A document in A's data stream whose field says B (what an agent of A got stored before the ingest path owned
+  // data_stream, and what any other writer of the data stream can still store).
+  await indexEcs(client, [{ index: `logs-endpoint-${nsA}`, doc: { ...positive, '@timestamp': new Date(Date.now() - 30_000).toISOString(), data_stream: { type: 'logs', dataset: 'endpoint', namespace: nsB } } }]);
+  const watcher = new RuleWatcher({ client, rules: [rule], policy, settings: watchSettings(nsA, { namespaces: [nsA], shards: 1 }), defaultNamespace: 'default', holder: `${nsA}-a` });
+  const [report] = await watcher.runCycle({ force: true });
+  await watcher.stop();
+  assert.equal(report!.created, 1, JSON.stringify(report));
+  assert.deepEqual(await alertsIn(client, nsB), []);
+  const [alert] = await alertsIn(client, nsA);
+  const src = alert!._source as { nyx: { alert: { namespace: string; evidence: { indices: string[] } } } };
+  assert.equal(src.nyx.alert.namespace, nsA);
+  assert.deepEqual(src.nyx.alert.evidence.indices, [`logs-endpoint-${nsA}`]);
+});
