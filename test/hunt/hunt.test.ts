@@ -165,3 +165,24 @@ describe('nyx risk', () => {
     assert.equal(bad.stderr.trim(), 'nyx: --entity planet: expected host, user or all');
   });
 });
+
+test("nyx risk over every tenant scores a host per tenant (by alert index), never one tenant's alerts with another's", async () => {
+  const nsA = uniqueNamespace('riska');
+  const nsB = uniqueNamespace('riskb');
+  const host = `shared-${nsA}`;
+  // Alerts created "tomorrow" sort first in the newest-first read over nyx-alerts-*, whatever other tests wrote.
+  const tomorrow = new Date(NOW + 86_400_000).toISOString();
+  const alertIn = (namespace: string, risk: number, minutes: number): AlertDocument => ({
+    '@timestamp': tomorrow,
+    event: { kind: 'alert', severity: 47, risk_score: risk, category: ['process'] },
+    rule: { id: `risk-tenant-${minutes}`, name: 'Encoded PowerShell', ruleset: 'sigma' },
+    threat: { framework: 'MITRE ATT&CK', tactic: { id: ['TA0002'], name: ['Execution'] } },
+    host: { name: host },
+    nyx: { alert: { status: 'open', reason: 'r', entity: host, entity_type: 'host', bucket_start: ago(minutes), namespace, first_seen: ago(minutes), evidence: { event_ids: [], indices: [] } } },
+  }) as AlertDocument;
+  const w = await writeAlerts(ctx.client, [alertIn(nsA, 40, 10), alertIn(nsA, 40, 11), alertIn(nsB, 70, 12)], { refresh: 'wait_for' });
+  assert.equal(w.created, 3, JSON.stringify(w.failures));
+  const r = await entityRisk(ctx.client, { entity: 'host', now: new Date(NOW), limit: 10_000 });
+  const rows = r.entities.filter((e) => e.name === host).map((e) => [e.namespace, e.alerts]);
+  assert.deepEqual(rows.sort(), [[nsA, 2], [nsB, 1]].sort());
+});

@@ -23,7 +23,8 @@ export function registerRiskCommands(program: Command): void {
       if (report.entities.length === 0) return console.log('no alerts name a host or user in the window');
       report.entities.forEach((e, n) => {
         const burst = e.burst && e.multiplier > 1 ? `  ×${e.multiplier} (${e.burst.domains.join(', ')} within ${e.burst.start.slice(11, 19)}–${e.burst.end.slice(11, 19)})` : '';
-        console.log(`${String(n + 1).padStart(2)}. ${e.type} ${e.name}  risk ${e.score}  (${e.alerts} alerts, base ${e.base})${burst}`);
+        const tenant = e.namespace && !opts.namespace ? ` (${e.namespace})` : '';
+        console.log(`${String(n + 1).padStart(2)}. ${e.type} ${e.name}${tenant}  risk ${e.score}  (${e.alerts} alerts, base ${e.base})${burst}`);
         for (const c of e.contributing) console.log(`      ${c.at}  ${c.weight.toFixed(1).padStart(6)}  ${c.rule}  [${c.domains.join(', ') || '-'}]  ${c.status}`);
       });
     });

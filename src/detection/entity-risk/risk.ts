@@ -1,6 +1,7 @@
 import type { Client, estypes } from '@elastic/elasticsearch';
 import { NyxError } from '../../errors.ts';
 import { durationMs, riskConfigSchema, type RiskConfig } from './config.ts';
+import { namespaceOfIndex } from '../../elastic/tenancy.ts';
 
 /**
  * Entity risk per host and per user over a window, from the alerts in nyx-alerts-*:
@@ -28,6 +29,11 @@ export interface RiskContribution {
 export interface EntityRisk {
   type: RiskEntityType;
   name: string;
+  /**
+   * The tenant whose alerts these are, from the alert index's name: a host or user of one tenant is never scored
+   * with another tenant's of the same name. Absent for alerts read without an index.
+   */
+  namespace?: string;
   /** Rounded to one decimal; not clamped (it ranks entities). */
   score: number;
   base: number;
@@ -129,11 +135,11 @@ function busiestWindow(items: Scored[], windowMs: number): { domains: string[]; 
 }
 
 /** Score entities from already-fetched alerts (pure: tests and other callers can use it without Elasticsearch). */
-export function scoreEntities(alerts: Array<{ id: string; source: AlertHit }>, options: { config: RiskConfig; now: number; entity: RiskEntityType | 'all' }): EntityRisk[] {
+export function scoreEntities(alerts: Array<{ id: string; source: AlertHit; namespace?: string | undefined }>, options: { config: RiskConfig; now: number; entity: RiskEntityType | 'all' }): EntityRisk[] {
   const { config, now } = options;
   const halfLife = durationMs(config.half_life);
-  const groups = new Map<string, { type: RiskEntityType; name: string; items: Scored[] }>();
-  for (const { id, source } of alerts) {
+  const groups = new Map<string, { type: RiskEntityType; name: string; namespace: string | undefined; items: Scored[] }>();
+  for (const { id, source, namespace } of alerts) {
     const status = source.nyx?.alert?.status;
     if (status === 'closed' && config.ignore_closed_as.includes(source.nyx?.alert?.status_reason as never)) continue;
     const at = Date.parse(source.nyx?.alert?.first_seen ?? source['@timestamp'] ?? '');
@@ -147,8 +153,8 @@ export function scoreEntities(alerts: Array<{ id: string; source: AlertHit }>, o
     ];
     for (const [type, name] of names) {
       if (options.entity !== 'all' && options.entity !== type) continue;
-      const key = `${type}\u0000${name}`;
-      const g = groups.get(key) ?? { type, name, items: [] };
+      const key = `${namespace ?? ''}\u0000${type}\u0000${name}`;
+      const g = groups.get(key) ?? { type, name, namespace, items: [] };
       g.items.push(scored);
       groups.set(key, g);
     }
@@ -162,6 +168,7 @@ export function scoreEntities(alerts: Array<{ id: string; source: AlertHit }>, o
     out.push({
       type: g.type,
       name: g.name,
+      ...(g.namespace !== undefined ? { namespace: g.namespace } : {}),
       score: Math.round(base * multiplier * 10) / 10,
       base: Math.round(base * 10) / 10,
       multiplier,
@@ -205,7 +212,8 @@ export async function entityRisk(client: Client, query: EntityRiskQuery = {}, co
     query: { bool: { filter } },
     _source: ['@timestamp', 'event.risk_score', 'event.category', 'rule.id', 'rule.name', 'host.name', 'user.name', 'threat.tactic.id', 'nyx.alert.first_seen', 'nyx.alert.status', 'nyx.alert.status_reason'],
   });
-  const hits = res.hits.hits.map((h) => ({ id: h._id!, source: h._source ?? {} }));
+  // The tenant of each alert is its index's (nyx-alerts-<namespace>), never a field inside it.
+  const hits = res.hits.hits.map((h) => ({ id: h._id!, source: h._source ?? {}, namespace: namespaceOfIndex(h._index) }));
   const total = typeof res.hits.total === 'number' ? res.hits.total : (res.hits.total?.value ?? hits.length);
   // Alerts store the activity time in first_seen; @timestamp (creation) bounds the search.
   const inWindow = hits.filter((h) => Date.parse(h.source.nyx?.alert?.first_seen ?? h.source['@timestamp'] ?? '') >= from);
