@@ -101,6 +101,8 @@ export interface AssetCatalog {
   ecs: { version: number; mappings: Record<string, unknown>; file: string };
   sources: SourceAsset[];
   iocEnrichment: { version: number; pipeline: { description?: string; processors: Array<Record<string, unknown>>; on_failure?: Array<Record<string, unknown>> }; file: string };
+  /** Every Nyx data stream's final pipeline: data_stream set from the data stream's name (data_stream_stamp.yml). */
+  dataStreamStamp: { version: number; pipeline: { description?: string; processors: Array<Record<string, unknown>>; on_failure?: Array<Record<string, unknown>> }; file: string };
   ml: Array<MlAsset & { file: string }>;
   system: SystemAsset[];
 }
@@ -160,6 +162,8 @@ export function loadAssetCatalog(dir: string = DEFAULT_ASSETS_DIR): AssetCatalog
   }
   const iocFile = join(dir, 'ioc_enrichment.yml');
   const ioc = readAsset(iocFile, iocFileSchema);
+  const stampFile = join(dir, 'data_stream_stamp.yml');
+  const stamp = readAsset(stampFile, iocFileSchema);
   const mlDir = join(dir, 'ml');
   const ml = existsSync(mlDir)
     ? readdirSync(mlDir)
@@ -179,7 +183,7 @@ export function loadAssetCatalog(dir: string = DEFAULT_ASSETS_DIR): AssetCatalog
         .sort()
         .map((f) => ({ ...readAsset(join(systemDir, f), systemFileSchema), file: join(systemDir, f) }))
     : [];
-  return { system, dir, ecs: { version: ecs.version, mappings: ecs.mappings, file: ecsFile }, sources, iocEnrichment: { ...ioc, file: iocFile }, ml };
+  return { system, dir, ecs: { version: ecs.version, mappings: ecs.mappings, file: ecsFile }, sources, iocEnrichment: { ...ioc, file: iocFile }, dataStreamStamp: { ...stamp, file: stampFile }, ml };
 }
 
 // Compile-time proof that ML asset bodies fit the official client's request types:

@@ -24,6 +24,7 @@ export interface DesiredAsset {
 
 export const ECS_COMPONENT = 'nyx-ecs@package';
 export const IOC_PIPELINE = 'nyx-ioc-enrichment';
+export const DATA_STREAM_STAMP_PIPELINE = 'nyx-data-stream-stamp';
 
 export const names = {
   packageComponent: (s: Source) => `logs-${s}@package`,
@@ -105,6 +106,15 @@ export function buildDesiredAssets(catalog: AssetCatalog, config: NyxConfig, cap
     runtimePaths: [/^processors\[\d+\]\.script\.params(\.|$)/],
     ...(iocInCluster ? {} : { skip: `runs in Nyx: the cluster lacks ${iocMissing.length ? `processors ${iocMissing.join(', ')}` : 'Painless'}` }),
   });
+  // Every data stream's final pipeline where the cluster can run it: data_stream from the data stream's name.
+  const stampMissing = missingProcessors(caps, pipelineProcessorsUsed(catalog.dataStreamStamp.pipeline));
+  assets.push({
+    kind: 'ingest_pipeline',
+    name: DATA_STREAM_STAMP_PIPELINE,
+    version: catalog.dataStreamStamp.version,
+    body: { ...catalog.dataStreamStamp.pipeline },
+    ...(stampMissing.length ? { skip: `runs in Nyx: data_stream is stamped after Nyx runs the source pipeline (the cluster lacks processors ${stampMissing.join(', ')})` } : {}),
+  });
   const pipelineInCluster = new Map<Source, boolean>();
   for (const src of catalog.sources) {
     const s = src.source;
@@ -135,6 +145,7 @@ export function buildDesiredAssets(catalog: AssetCatalog, config: NyxConfig, cap
       number_of_replicas: String(settings.replicas),
     };
     if (pipelineInCluster.get(s)) index.default_pipeline = names.pipeline(s);
+    if (stampMissing.length === 0) index.final_pipeline = DATA_STREAM_STAMP_PIPELINE;
     assets.push({
       kind: 'component_template',
       name: names.packageComponent(s),

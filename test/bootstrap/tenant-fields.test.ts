@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { configSchema } from '../../src/config/index.ts';
 import { loadAssetCatalog, DEFAULT_ASSETS_DIR } from '../../src/assets/catalog.ts';
-import { buildDesiredAssets, ECS_COMPONENT } from '../../src/bootstrap/desired.ts';
+import { buildDesiredAssets, DATA_STREAM_STAMP_PIPELINE, ECS_COMPONENT } from '../../src/bootstrap/desired.ts';
+import { compilePipeline, type PipelineDefinition } from '../../src/pipeline-runner/index.ts';
 import { detectCapabilities, type ClusterCapabilities } from '../../src/elastic/capabilities.ts';
 import { dataStreamOfIndex, scopeToNamespace } from '../../src/elastic/tenancy.ts';
 import { runNyx } from '../support/cli.ts';
@@ -63,4 +64,26 @@ test('a tenant is read from an index name and index patterns are narrowed to one
   assert.equal(dataStreamOfIndex('nyx-state'), undefined);
   assert.deepEqual(scopeToNamespace(['logs-endpoint-*', 'logs-*', 'logs-syslog-acme', 'logs-syslog-other'], 'acme'), ['logs-endpoint-acme', 'logs-*-acme', 'logs-syslog-acme']);
   assert.deepEqual(scopeToNamespace(['logs-syslog-other'], 'acme'), []);
+});
+
+test("a cluster that runs pipelines gets every data stream a final pipeline that sets data_stream from the data stream's name, whatever the document said", () => {
+  const catalog = loadAssetCatalog(DEFAULT_ASSETS_DIR);
+  const stamp = compilePipeline(catalog.dataStreamStamp.pipeline as PipelineDefinition);
+  // What a source pipeline could leave after parsing an agent's record into the root (json with add_to_root).
+  const doc = { message: 'x', data_stream: { namespace: 'globex', 'namespace.x': 'y' }, 'data_stream.type': 'metrics', 'data_stream.namespace': 'globex', host: { name: 'h' } };
+  const out = stamp.run(doc, { _index: 'logs-cowrie-acme' });
+  assert.equal(out.error, undefined);
+  assert.deepEqual(out.doc, { message: 'x', host: { name: 'h' }, data_stream: { type: 'logs', dataset: 'cowrie', namespace: 'acme' } });
+
+  // Installed, and named as every Nyx data stream's final pipeline, where the cluster has its processors; else skipped
+  // (Nyx stamps after its own pipeline run) and the templates are as before.
+  const full = { ...offline, ingestProcessors: ['dissect', 'dot_expander', 'remove'] };
+  const withStamp = buildDesiredAssets(catalog, configSchema.parse({}), full);
+  assert.equal(withStamp.find((a) => a.name === DATA_STREAM_STAMP_PIPELINE)?.skip, undefined);
+  const finalPipelines = withStamp.filter((a) => a.name.endsWith('@package') && a.name.startsWith('logs-')).map((a) => (a.body.template as { settings: { index: { final_pipeline?: string } } }).settings.index.final_pipeline);
+  assert.equal(finalPipelines.length, 7);
+  assert.ok(finalPipelines.every((p) => p === DATA_STREAM_STAMP_PIPELINE), JSON.stringify(finalPipelines));
+  const minimal = buildDesiredAssets(catalog, configSchema.parse({}), offline);
+  assert.match(minimal.find((a) => a.name === DATA_STREAM_STAMP_PIPELINE)?.skip ?? '', /data_stream is stamped after Nyx runs the source pipeline/);
+  assert.ok(minimal.every((a) => !(a.body.template as { settings?: { index?: { final_pipeline?: string } } } | undefined)?.settings?.index?.final_pipeline));
 });
