@@ -5,6 +5,8 @@
  * the document's metadata and `_ingest.*` the per-run ingest metadata.
  */
 
+import { isReservedKey, RESERVED_KEYS_RULE } from '../reserved-keys.ts';
+
 export type JsonObject = { [key: string]: unknown };
 
 /** Raised by a processor; the runner turns it into ES failure semantics (on_failure etc.). */
@@ -23,20 +25,11 @@ export const METADATA_FIELDS = new Set(['_index', '_id', '_routing', '_version',
 
 const hasOwn = Object.prototype.hasOwnProperty;
 
-/**
- * Names that reach an object's prototype machinery when used as a key (`o.__proto__`, `o.constructor.prototype`).
- * A field path or a key taken from data never uses them: Elasticsearch would store them as plain fields, but here
- * one such key written through ordinary assignment changes Object.prototype for every tenant of the process.
- */
-const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
-
-export function isReservedKey(key: string): boolean {
-  return RESERVED_KEYS.has(key);
-}
+export { isReservedKey };
 
 /** The per-event failure for a reserved key; `where` names the field path or the JSON path it was found at. */
 export function reservedKeyError(key: string, where: string): ProcessorError {
-  return new ProcessorError(`field path [${where}] uses the reserved name [${key}]: __proto__, constructor and prototype cannot name a field`);
+  return new ProcessorError(`field path [${where}] uses the reserved name [${key}]: ${RESERVED_KEYS_RULE}`);
 }
 
 /** Writes `key` as an own data property even when it is `__proto__` (plain assignment would replace the prototype). */
@@ -98,7 +91,7 @@ export class FieldPath {
       this.root = Root.Source;
     }
     if (parts.length === 0 || parts.some((p) => p.length === 0)) throw new ProcessorError(`path [${path}] is not valid`);
-    for (const part of parts) if (RESERVED_KEYS.has(part)) throw reservedKeyError(part, path);
+    for (const part of parts) if (isReservedKey(part)) throw reservedKeyError(part, path);
     this.segments = parts;
     this.indexes = parts.map((p) => {
       const index = Number(p);
