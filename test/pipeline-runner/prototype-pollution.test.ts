@@ -65,6 +65,12 @@ describe('json processor: parsed keys never reach a prototype', () => {
     assert.equal(Object.getPrototypeOf(result.doc), Object.prototype);
   });
 
+  it('a __proto__ key spelled with JSON escapes (\\u005f_proto__) is refused the same way', () => {
+    const escaped = String.raw`{"a":1,"\u005f_proto__":{"polluted":"yes"}}`;
+    const message = failureOf([{ json: { field: 'raw', add_to_root: true, add_to_root_conflict_strategy: 'merge' } }], { raw: escaped });
+    assert.match(message, /field path \[__proto__\] uses the reserved name \[__proto__\]/);
+  });
+
   it('constructor.prototype nested in the JSON fails the event, with its path below the target field', () => {
     const message = failureOf([{ json: { field: 'raw', target_field: 'parsed' } }], { raw: '{"a":[{"constructor":{"prototype":{"polluted":1}}}]}' });
     assert.match(message, /field path \[parsed\.a\.0\.constructor\] uses the reserved name \[constructor\]/);

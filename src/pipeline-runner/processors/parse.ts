@@ -287,7 +287,7 @@ export const json: ProcessorFactory<'json'> = (o) => {
         throw new ProcessorError(`Unable to parse JSON in field [${o.field}]: ${(err as Error).message}`);
       }
     }
-    const problem = jsonProblem(parsed, base);
+    const problem = typeof raw !== 'string' || mayHoldJsonProblem(raw) ? jsonProblem(parsed, base) : undefined;
     if (problem !== undefined) throw new ProcessorError(`Unable to parse JSON in field [${o.field}]: ${problem}`);
     if (!o.add_to_root) {
       target.set(doc, parsed);
@@ -295,12 +295,24 @@ export const json: ProcessorFactory<'json'> = (o) => {
     }
     if (!isObject(parsed)) throw new ProcessorError('cannot add non-map fields to root of document');
     if (o.add_to_root_conflict_strategy === 'merge') deepMerge(doc.source, parsed);
-    else for (const key of Object.keys(parsed)) doc.source[key] = parsed[key];
+    // Safe: jsonProblem (or the text itself) ruled out a `__proto__` key, the one Object.assign would treat as the prototype.
+    else Object.assign(doc.source, parsed);
   };
 };
 
 /** Elasticsearch's XContent parser (Jackson's StreamReadConstraints) refuses JSON nested deeper than this. */
 export const MAX_JSON_NESTING_DEPTH = 1000;
+
+/**
+ * False when JSON text certainly parses to something jsonProblem accepts, decided without walking it: too
+ * short to nest past the limit (every level costs an opening and a closing character) and spelling none of
+ * the reserved names, neither literally nor through a `\\u` escape. Most event lines take this path.
+ */
+function mayHoldJsonProblem(text: string): boolean {
+  return text.length > 2 * MAX_JSON_NESTING_DEPTH || RESERVED_OR_ESCAPE.test(text);
+}
+
+const RESERVED_OR_ESCAPE = /__proto__|constructor|prototype|\\u/;
 
 /**
  * Why parsed JSON cannot become fields, or undefined when it can: nested deeper than Elasticsearch parses
