@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { NyxError } from '../errors.ts';
+import { refuseReservedKeys } from '../reserved-keys.ts';
 
 /** MITRE ATT&CK id → name tables (rules/mitre/*.yml), turning a rule's attack.* tags into ECS threat.* fields. */
 
@@ -33,6 +34,7 @@ function readYaml<T>(file: string, schema: z.ZodType<T>): T {
   } catch (err) {
     throw new NyxError(`cannot load ${file}: ${(err as Error).message.split('\n')[0]}`);
   }
+  refuseReservedKeys(value, file);
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { NyxError } from '../errors.ts';
 import { fieldConditionSchema, loadScoringModel, type FieldCondition, type ScoringModel } from '../detection/scoring/index.ts';
 import { loadMitreTable, type MitreTable } from './mitre.ts';
+import { refuseReservedKeys } from '../reserved-keys.ts';
 
 /**
  * What turns a detection into an alert, as data beside the rules: suppression window and entity fields per
@@ -59,6 +60,7 @@ export function loadRuleOverrides(file: string): Pick<AlertPolicy, 'defaults' | 
   } catch (err) {
     throw new NyxError(`cannot load ${file}: ${(err as Error).message.split('\n')[0]}`);
   }
+  refuseReservedKeys(value, file);
   const parsed = overridesFileSchema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

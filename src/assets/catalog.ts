@@ -1,10 +1,11 @@
 import { readFileSync, existsSync, readdirSync } from 'node:fs';
 import { join, dirname, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseDocument, isMap, isSeq, type Node, LineCounter } from 'yaml';
+import { parseDocument, isMap, isScalar, isSeq, type Node, LineCounter } from 'yaml';
 import { z } from 'zod';
 import type { estypes } from '@elastic/elasticsearch';
 import { NyxError } from '../errors.ts';
+import { findReservedKey, RESERVED_KEYS_RULE } from '../reserved-keys.ts';
 import { SOURCES, type Source } from '../config/index.ts';
 
 /** The repository's own pipelines/ folder: assets ship with the code. */
@@ -122,7 +123,18 @@ function readAsset<T>(file: string, schema: z.ZodType<T>): T {
     const pos = e.linePos?.[0];
     throw new NyxError(`${file}${pos ? `:${pos.line}` : ''}: invalid YAML: ${e.message.split('\n')[0]}`);
   }
-  const parsed = schema.safeParse(doc.toJS());
+  const data: unknown = doc.toJS();
+  const reserved = findReservedKey(data);
+  if (reserved) {
+    // The line of the key itself: its pair in the parent map.
+    const parent = nodeAt(doc.contents, reserved.path.slice(0, -1));
+    const key = reserved.path[reserved.path.length - 1];
+    const pair = isMap(parent) ? parent.items.find((p) => isScalar(p.key) && p.key.value === key) : undefined;
+    const node = (pair?.key as Node | undefined) ?? parent;
+    const line = node?.range ? `:${lineCounter.linePos(node.range[0]).line}` : '';
+    throw new NyxError(`${file}${line}: ${reserved.path.join('.')}: ${RESERVED_KEYS_RULE}`);
+  }
+  const parsed = schema.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const path = issue.path.map(String);

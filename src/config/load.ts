@@ -2,6 +2,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { NyxError } from '../errors.ts';
+import { isReservedKey, ownValue, refuseReservedKeys, RESERVED_KEYS_RULE } from '../reserved-keys.ts';
 import { configSchema, type NyxConfig, type Secrets } from './schema.ts';
 
 /** Keys that hold secrets: rejected in YAML, so a committed nyx.yml never leaks one. */
@@ -45,6 +46,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   if (exists) raw = readYaml(file);
   if (raw === null || raw === undefined) raw = {};
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new NyxError(`${file}: expected a mapping at the top level`);
+  refuseReservedKeys(raw, file);
   rejectSecrets(raw as Record<string, unknown>, file, []);
   const merged = applyEnv(structuredClone(raw) as Record<string, unknown>, env);
   const parsed = configSchema.safeParse(merged);
@@ -83,10 +85,11 @@ function secretEnvName(path: string): string {
   return `NYX_${path.replace(/\./g, '_').toUpperCase()}`;
 }
 
+/** Writes `value` at `path` (no reserved key: applyEnv refused those), creating maps; only own keys are walked. */
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
   let node = target;
   for (const key of path.slice(0, -1)) {
-    const next = node[key];
+    const next = ownValue(node, key);
     if (!next || typeof next !== 'object' || Array.isArray(next)) node[key] = {};
     node = node[key] as Record<string, unknown>;
   }
@@ -108,6 +111,8 @@ function applyEnv(target: Record<string, unknown>, env: NodeJS.ProcessEnv): Reco
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith('NYX__') || value === undefined) continue;
     const path = name.slice(5).toLowerCase().split('__').filter(Boolean);
+    const reserved = path.find(isReservedKey);
+    if (reserved !== undefined) throw new NyxError(`${name}: ${path.join('.')}: ${RESERVED_KEYS_RULE}`);
     if (path.length) setPath(target, path, coerceEnvValue(value));
   }
   return target;

@@ -5,6 +5,8 @@
  * the document's metadata and `_ingest.*` the per-run ingest metadata.
  */
 
+import { isReservedKey, RESERVED_KEYS_RULE } from '../reserved-keys.ts';
+
 export type JsonObject = { [key: string]: unknown };
 
 /** Raised by a processor; the runner turns it into ES failure semantics (on_failure etc.). */
@@ -22,6 +24,19 @@ export class ProcessorError extends Error {
 export const METADATA_FIELDS = new Set(['_index', '_id', '_routing', '_version', '_version_type', '_if_seq_no', '_if_primary_term', '_dynamic_templates']);
 
 const hasOwn = Object.prototype.hasOwnProperty;
+
+export { isReservedKey };
+
+/** The per-event failure for a reserved key; `where` names the field path or the JSON path it was found at. */
+export function reservedKeyError(key: string, where: string): ProcessorError {
+  return new ProcessorError(`field path [${where}] uses the reserved name [${key}]: ${RESERVED_KEYS_RULE}`);
+}
+
+/** Writes `key` as an own data property even when it is `__proto__` (plain assignment would replace the prototype). */
+export function setOwn(target: JsonObject, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
+}
 
 /** Source of IngestDocument.epoch values: increases on every change, never repeats across documents. */
 let epochCounter = 0;
@@ -76,6 +91,7 @@ export class FieldPath {
       this.root = Root.Source;
     }
     if (parts.length === 0 || parts.some((p) => p.length === 0)) throw new ProcessorError(`path [${path}] is not valid`);
+    for (const part of parts) if (isReservedKey(part)) throw reservedKeyError(part, path);
     this.segments = parts;
     this.indexes = parts.map((p) => {
       const index = Number(p);
@@ -145,7 +161,8 @@ export class FieldPath {
         }
         if (!(current instanceof Date)) {
           // An object (or list) goes on; a missing or null value becomes a new object; anything else fails below.
-          let next = (current as JsonObject)[segment];
+          // Only own keys count: an inherited one (`toString`) is as missing as it is for `get`.
+          let next = hasOwn.call(current, segment) ? (current as JsonObject)[segment] : undefined;
           if (next === undefined || next === null) {
             next = {};
             (current as JsonObject)[segment] = next;
@@ -257,7 +274,12 @@ export function cloneJson<T>(value: T): T {
   if (value instanceof Date) return new Date(value.getTime()) as T;
   const copy: JsonObject = {};
   // for-in + own check visits exactly Object.keys(value), in the same order, without the keys array.
-  for (const key in value) if (Object.prototype.hasOwnProperty.call(value, key)) copy[key] = cloneJson((value as JsonObject)[key]);
+  // An own `__proto__` key (JSON.parse makes one) stays an own key of the copy, never its prototype.
+  for (const key in value) {
+    if (!hasOwn.call(value, key)) continue;
+    if (key === '__proto__') setOwn(copy, key, cloneJson((value as JsonObject)[key]));
+    else copy[key] = cloneJson((value as JsonObject)[key]);
+  }
   return copy as T;
 }
 

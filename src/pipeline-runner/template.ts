@@ -5,7 +5,7 @@
  * (quotes, backslashes, control characters) and `{{{x}}}` inserts it raw. Sections, partials
  * and lambdas are rejected at compile time rather than silently rendered wrong.
  */
-import { FieldPath, IngestDocument, cloneJson, fieldPathOf, isObject, javaToString } from './document.ts';
+import { FieldPath, IngestDocument, cloneJson, fieldPathOf, isObject, isReservedKey, javaToString, reservedKeyError } from './document.ts';
 
 export type Template = (doc: IngestDocument) => string;
 
@@ -108,7 +108,12 @@ export function compileValue(value: unknown): ValueSource {
     const entries = Object.keys(value).map((key) => [compileTemplate(key), compileValue(value[key])] as const);
     return (doc) => {
       const out: Record<string, unknown> = {};
-      for (const [key, item] of entries) out[key(doc)] = item(doc);
+      for (const [key, item] of entries) {
+        // A templated key renders data: never one that reaches the prototype.
+        const name = key(doc);
+        if (isReservedKey(name)) throw reservedKeyError(name, name);
+        out[name] = item(doc);
+      }
       return out;
     };
   }

@@ -7,6 +7,7 @@ import { NyxError } from '../errors.ts';
 import type { AlertDocument } from '../alerts/index.ts';
 import { RESPONSE_LEVELS } from './levels.ts';
 import { readField } from './template.ts';
+import { refuseReservedKeys } from '../reserved-keys.ts';
 
 /** The shipped playbooks (YAML data, one per file). */
 export const DEFAULT_PLAYBOOKS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'playbooks');
@@ -83,6 +84,7 @@ export function parsePlaybook(text: string, file: string): Playbook {
     }
     throw err;
   }
+  refuseReservedKeys(raw, file);
   const parsed = playbookSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

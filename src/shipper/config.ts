@@ -4,6 +4,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { NyxError } from '../errors.ts';
 import { formatConfigIssue } from '../config/load.ts';
+import { refuseReservedKeys } from '../reserved-keys.ts';
 
 const durationMs = z.number().int().positive();
 
@@ -186,6 +187,7 @@ export function loadShipperConfig(file: string): ShipperConfig {
     if (err instanceof YAMLParseError) throw new NyxError(`${file}: invalid YAML: ${err.message.split('\n')[0]}`);
     throw new NyxError(`${file}: cannot read: ${(err as Error).message}`);
   }
+  refuseReservedKeys(raw, file);
   const parsed = shipperConfigSchema.safeParse(raw ?? {});
   if (!parsed.success) throw new NyxError(formatConfigIssue(parsed.error.issues[0], file));
   const base = dirname(resolve(file));

@@ -3,6 +3,7 @@ import { BlockList, isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { NyxError } from '../../errors.ts';
+import { refuseReservedKeys } from '../../reserved-keys.ts';
 
 /**
  * The risk model as data (rules/scoring.yml): signal weights, confidences, context multipliers and
@@ -69,6 +70,7 @@ export function loadScoringModel(file: string): ScoringModel {
   } catch (err) {
     throw new NyxError(`${file}: not YAML: ${(err as Error).message.split('\n')[0]}`);
   }
+  refuseReservedKeys(value, file);
   return parseScoringModel(value, file);
 }
 

@@ -4,6 +4,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { NyxError } from '../../errors.ts';
 import { SigmaRuleError } from './errors.ts';
+import { ownValue, refuseReservedKeys } from '../../reserved-keys.ts';
 import { mergeParts } from './strings.ts';
 import type { DetectionExpr, MappedSigmaRule, SigmaCondition, SigmaDetectionItem, SigmaLogsource, SigmaRule, SigmaStringPart, SigmaValue, TargetFieldType, ValueTest } from './types.ts';
 
@@ -67,6 +68,7 @@ export function parseFieldMapping(yamlText: string, file: string): FieldMappingF
     const line = err instanceof YAMLParseError ? err.linePos?.[0].line : undefined;
     throw new NyxError(`${file}${line ? `:${line}` : ''}: YAML: ${(err as Error).message.split('\n')[0]}`);
   }
+  refuseReservedKeys(raw, file);
   const parsed = fieldMappingFileSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -128,7 +130,7 @@ export function resolveLogsource(mappings: FieldMappings, logsource: SigmaLogsou
     keywordFields: file.keyword_fields,
     fieldTypes: file.field_types,
     resolveField(name) {
-      const explicit = entry.fields?.[name] ?? file.fields[name] ?? lowerFields.get(name.toLowerCase());
+      const explicit = ownValue(entry.fields, name) ?? ownValue(file.fields, name) ?? lowerFields.get(name.toLowerCase());
       if (explicit !== undefined) return { target: explicit, fallback: false };
       // Names already in ECS form (dotted) are taken as they are.
       if (name.includes('.')) return { target: name, fallback: false };

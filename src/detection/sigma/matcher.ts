@@ -1,4 +1,5 @@
 import { basename } from 'node:path';
+import { ownValue } from '../../reserved-keys.ts';
 import { EventView, FieldTable, type EcsDocument, type FieldValues } from './document.ts';
 import { canonicalIp, cidrContains, parseCidr, type ParsedCidr } from './ip.ts';
 import { mapSigmaRule, type FieldMappings } from './mapping.ts';
@@ -175,7 +176,7 @@ export function compileExpr(expr: DetectionExpr, table: FieldTable, types: Recor
     }
     case 'match': {
       const ids = expr.fields.map((f) => table.intern(f));
-      const fieldType = expr.fields.every((f) => types[f] === 'ip') ? 'ip' : undefined;
+      const fieldType = expr.fields.every((f) => ownValue(types, f) === 'ip') ? 'ip' : undefined;
       const test = compileValueTests(expr.tests, fieldType, table);
       if (ids.length === 1) {
         const id = ids[0]!;
@@ -265,7 +266,7 @@ function conjunctsOf(expr: DetectionExpr, out: DetectionExpr[] = []): DetectionE
 
 /** One match leaf as lookup keys, when its tests allow it. */
 function leafRoute(c: Extract<DetectionExpr, { op: 'match' }>, types: Record<string, TargetFieldType>): RoutingChoice | undefined {
-  if (c.keyword || c.fields.some((f) => types[f] && types[f] !== 'keyword')) return undefined;
+  if (c.keyword || c.fields.some((f) => { const type = ownValue(types, f); return type !== undefined && type !== 'keyword'; })) return undefined;
   if (!c.tests.every((t) => t.kind === 'string')) return undefined;
   const shapes = c.tests.map((t) => stringShape((t as Extract<ValueTest, { kind: 'string' }>).parts));
   if (shapes.every((s) => s.shape === 'eq')) {

@@ -1,4 +1,5 @@
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
+import { findReservedKey, reservedSegment, RESERVED_KEYS_RULE } from '../../reserved-keys.ts';
 import { z } from 'zod';
 import { SigmaRuleError } from './errors.ts';
 import { ConditionSyntaxError, parseSigmaCondition } from './condition.ts';
@@ -112,6 +113,15 @@ function readYamlDocuments(yamlText: string, file: string): { ctx: Located; docs
   }
   const nonEmpty = docs.filter((d) => d.contents !== null);
   if (nonEmpty.length === 0) throw new SigmaRuleError(file, undefined, 'the file holds no YAML document');
+  for (const doc of nonEmpty) {
+    const reserved = findReservedKey(doc.toJS({ maxAliasCount: 100 }));
+    if (reserved) {
+      // Point at the key itself: its parent map's pair for it.
+      const parent = reserved.path.length > 1 ? doc.getIn(reserved.path.slice(0, -1), true) : doc.contents;
+      const pair = isMap(parent) ? findPair(parent, reserved.path[reserved.path.length - 1]!) : undefined;
+      fail(ctx, pair ?? (parent as Node | undefined), `'${reserved.path.join('.')}': ${RESERVED_KEYS_RULE}`);
+    }
+  }
   return { ctx, docs: nonEmpty };
 }
 
@@ -253,6 +263,7 @@ function parseMapItems(ctx: Located, map: YAMLMap): SigmaDetectionItem[] {
     const p = pair as Pair;
     if (!isScalar(p.key)) fail(ctx, p, 'field names must be plain strings');
     const [field = '', ...modifiers] = String(p.key.value).split('|');
+    if (reservedSegment(field) !== undefined) fail(ctx, p, `field '${field}': ${RESERVED_KEYS_RULE}`);
     const line = lineOf(ctx, p) ?? 0;
     const value = p.value as Node | null;
     let values: Node[];
@@ -440,6 +451,9 @@ function parseCorrelationDocument(ctx: Located, doc: YamlDocument, root: YAMLMap
   const type: SigmaCorrelationType = c.type;
   const rules = typeof c.rules === 'string' ? [c.rules] : c.rules;
   const groupBy = typeof c['group-by'] === 'string' ? [c['group-by']] : c['group-by'];
+  for (const field of [...groupBy, ...(c.condition?.field !== undefined ? [c.condition.field] : []), ...Object.values(c.aliases ?? {}).flatMap((a) => Object.values(a))]) {
+    if (reservedSegment(field) !== undefined) fail(ctx, at('group-by'), `field '${field}': ${RESERVED_KEYS_RULE}`);
+  }
   const given = c.condition ?? {};
   const bounds = (['gt', 'gte', 'lt', 'lte', 'eq'] as const).filter((k) => given[k] !== undefined);
   const temporal = type === 'temporal' || type === 'temporal_ordered';

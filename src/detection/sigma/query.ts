@@ -1,5 +1,6 @@
 import type { estypes } from '@elastic/elasticsearch';
 import { parseIp } from './ip.ts';
+import { ownValue } from '../../reserved-keys.ts';
 import { mapSigmaRule, type FieldMappings } from './mapping.ts';
 import { stringShape } from './matcher.ts';
 import { parseSigmaRegex } from './regex.ts';
@@ -97,7 +98,7 @@ function translate(expr: DetectionExpr, positive: boolean, types: Record<string,
       const queries: EsQuery[] = [];
       let exact = true;
       for (const field of expr.fields) {
-        const type = types[field] ?? 'keyword';
+        const type = ownValue(types, field) ?? 'keyword';
         // Case-sensitive equality lists collapse into one `terms` query.
         const casedEq: string[] = [];
         for (const test of expr.tests) {

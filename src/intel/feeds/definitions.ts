@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { NyxError } from '../../errors.ts';
 import { TLP_LEVELS } from '../store/index.ts';
+import { refuseReservedKeys } from '../../reserved-keys.ts';
 
 export const FEED_KINDS = [
   'misp',
@@ -135,6 +136,7 @@ export function loadFeedDefinitions(dir: string): FeedDefinition[] {
     } catch (err) {
       throw new NyxError(`${path}: invalid YAML: ${(err as Error).message.split('\n')[0]}`);
     }
+    refuseReservedKeys(raw, path);
     const entries = raw && typeof raw === 'object' && 'feeds' in raw ? (raw as { feeds: unknown }).feeds : [raw];
     if (!Array.isArray(entries)) throw new NyxError(`${path}: feeds: expected a list`);
     entries.forEach((entry, i) => {

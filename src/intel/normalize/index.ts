@@ -1,6 +1,7 @@
 import { canonicalIp, parseCidr } from './net.ts';
 import type { WarningLists } from './warninglists.ts';
 import { feedIndicatorSchema, type FeedIndicator, type HashAlgo, type IndicatorType, type Tlp, TLP_LEVELS } from '../store/index.ts';
+import { ownValue } from '../../reserved-keys.ts';
 
 export { WarningLists, loadWarningLists, type WarningListFile } from './warninglists.ts';
 export { canonicalIp, parseCidr } from './net.ts';
@@ -146,7 +147,8 @@ export function normalizeIndicator(raw: RawIndicator, defaults: NormalizeDefault
   if (!rawValue) return reject('empty value');
   let value = refang(rawValue);
   const typeText = text(raw.type, 100)?.toLowerCase();
-  let kind = typeText && typeText !== 'auto' ? TYPE_ALIASES[typeText] : detect(value);
+  // The feed's type text is data: only the table's own entries count (`constructor` is not a type).
+  let kind = typeText && typeText !== 'auto' ? ownValue(TYPE_ALIASES, typeText) : detect(value);
   if (!kind) return reject(typeText ? `unsupported indicator type ${typeText}` : `cannot tell the indicator type of ${value.slice(0, 80)}`);
   if (kind === 'domain|ip') {
     value = value.split('|')[0] ?? '';

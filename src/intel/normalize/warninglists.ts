@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { NyxError } from '../../errors.ts';
 import { ipToRange, parseCidr, rangesOverlap, type IpRange } from './net.ts';
+import { refuseReservedKeys } from '../../reserved-keys.ts';
 
 /**
  * Warning lists: values that must never flag (private and reserved ranges, our own addresses,
@@ -65,7 +66,9 @@ export function loadWarningLists(feedsDir: string, own: { addresses: string[]; d
   if (existsSync(dir)) {
     for (const file of readdirSync(dir).filter((f) => f.endsWith('.yml')).sort()) {
       const path = join(dir, file);
-      const parsed = warningListFileSchema.safeParse(parseYaml(readFileSync(path, 'utf8')));
+      const raw: unknown = parseYaml(readFileSync(path, 'utf8'));
+      refuseReservedKeys(raw, path);
+      const parsed = warningListFileSchema.safeParse(raw);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
         throw new NyxError(`${path}: ${issue?.path.map(String).join('.') || '(top level)'}: ${issue?.message ?? 'invalid'}`);

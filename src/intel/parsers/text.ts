@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
+import { ownValue } from '../../reserved-keys.ts';
 
 /** Lines of a stream, one at a time (readline keeps only the current line). */
 export async function* streamLines(stream: Readable): AsyncIterable<string> {
@@ -59,7 +60,8 @@ export function valueAtPath(item: unknown, path: string | number): unknown {
   for (const part of path.split('.')) {
     if (node === null || node === undefined) return undefined;
     if (Array.isArray(node)) node = node[Number(part)];
-    else if (typeof node === 'object') node = (node as Record<string, unknown>)[part];
+    // Own keys only: an item without `toString` has no such field, whatever Object.prototype holds.
+    else if (typeof node === 'object') node = ownValue(node as Record<string, unknown>, part);
     else return undefined;
   }
   return node;

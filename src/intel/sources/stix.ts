@@ -2,6 +2,7 @@ import type { RawIndicator } from '../normalize/index.ts';
 import { jsonArrayItems } from '../parsers/json-stream.ts';
 import { mappedJsonItems } from './generic.ts';
 import type { FeedSource } from './types.ts';
+import { ownValue } from '../../reserved-keys.ts';
 
 /** The well-known TLP marking-definition ids of STIX 2.1 (TLP 1.0) and the TLP 2.0 extension. */
 const TLP_MARKINGS: Record<string, string> = {
@@ -40,7 +41,7 @@ export function stixPatternValues(pattern: string): Array<{ type: string; value:
   const re = /([a-z0-9-]+:[a-z0-9_.'-]+)\s*(=|ISSUBSET)\s*'((?:[^'\\]|\\.)*)'/gi;
   for (const m of pattern.matchAll(re)) {
     const path = (m[1] ?? '').toLowerCase();
-    const type = OBJECT_PATHS[path];
+    const type = ownValue(OBJECT_PATHS, path);
     if (!type) continue;
     out.push({ type: m[2]?.toUpperCase() === 'ISSUBSET' ? 'cidr' : type, value: (m[3] ?? '').replace(/\\(.)/g, '$1') });
   }

@@ -1,5 +1,5 @@
 /** Processors that steer the run: drop, fail, foreach, pipeline, script. */
-import { FieldPath, ProcessorError, isObject, javaTypeName } from '../document.ts';
+import { FieldPath, ProcessorError, isObject, isReservedKey, javaTypeName, reservedKeyError } from '../document.ts';
 import { nativeScript } from '../native-scripts.ts';
 import { DefinitionError, type ProcessorFactory } from '../processor.ts';
 import { executePipeline, executeProcessor } from '../runtime.ts';
@@ -46,7 +46,10 @@ export const foreach: ProcessorFactory<'foreach'> = (o, ctx) => {
           doc.touch();
           executeProcessor(inner, doc);
           if (doc.dropped) return;
-          out[String(doc.ingest._key)] = doc.ingest._value;
+          // The key comes from the data (or the inner processor): never one that reaches the prototype.
+          const outKey = String(doc.ingest._key);
+          if (isReservedKey(outKey)) throw reservedKeyError(outKey, `${o.field}.${outKey}`);
+          out[outKey] = doc.ingest._value;
         }
         field.set(doc, out);
       } else {

@@ -1,6 +1,6 @@
 /** Processors that move, set, remove or reshape field values. */
 import { isIP } from 'node:net';
-import { FieldPath, ProcessorError, cloneJson, isObject, javaToString, javaTypeName, type JsonObject } from '../document.ts';
+import { FieldPath, ProcessorError, cloneJson, fieldPathOf, isObject, javaToString, javaTypeName, type JsonObject } from '../document.ts';
 import type { IngestDocument } from '../document.ts';
 import { javaRegex, javaReplacement, javaSplit } from '../java-regex.ts';
 import type { ProcessorBody, ProcessorFactory } from '../processor.ts';
@@ -269,10 +269,11 @@ export const split: ProcessorFactory<'split'> = (o) => {
 export const dot_expander: ProcessorFactory<'dot_expander'> = (o) => {
   const parentPath = o.path === undefined ? undefined : new FieldPath(o.path);
   const expandOne = (doc: IngestDocument, parent: JsonObject, key: string): void => {
-    if (!key.includes('.') || !(key in parent)) return;
+    if (!key.includes('.') || !Object.prototype.hasOwnProperty.call(parent, key)) return;
+    // The key comes from the data: a reserved segment in it fails here, before the dotted field is moved.
+    const target = fieldPathOf(o.path ? `${o.path}.${key}` : key);
     const value = parent[key];
     delete parent[key];
-    const target = new FieldPath(o.path ? `${o.path}.${key}` : key);
     // An existing value is kept and the expanded one appended, unless override is set (ES).
     if (target.get(doc) !== undefined && !o.override) target.append(doc, [value], true);
     else target.set(doc, value);

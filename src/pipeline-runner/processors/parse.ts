@@ -1,5 +1,5 @@
 /** Processors that parse a string field into structured fields. */
-import { FieldPath, ProcessorError, fieldPathOf, isObject, javaTypeName, type JsonObject } from '../document.ts';
+import { FieldPath, ProcessorError, fieldPathOf, isObject, isReservedKey, javaTypeName, reservedKeyError, type JsonObject } from '../document.ts';
 import type { IngestDocument } from '../document.ts';
 import { DEFAULT_OUTPUT_FORMAT, UTC, compileDateFormat, compileDateFormatter, isCanonicalUtcIso, isIso8601Format, resolveZone, type Zone } from '../date.ts';
 import { compileGrok, convertCapture } from '../grok.ts';
@@ -166,6 +166,9 @@ function parseDissect(pattern: string): { prefix: string; keys: DissectKey[] } {
 export const dissect: ProcessorFactory<'dissect'> = (o) => {
   const field = new FieldPath(o.field);
   const { prefix, keys } = parseDissect(o.pattern);
+  // Names written in the pattern are checked now (a reserved one refuses the pipeline); names taken from the
+  // data (`%{*name}`) are checked per event by fieldPathOf.
+  for (const key of keys) if (key.kind === 'normal' || key.kind === 'append') new FieldPath(key.name);
   const failure = (value: string) => new ProcessorError(`Unable to find match for dissect pattern: ${o.pattern} against source: ${value}`);
   const nullMessage = `field [${o.field}] is null, cannot process it.`;
   return (doc) => {
@@ -271,6 +274,8 @@ function parseCsvLine(line: string, separator: string, quote: string, trim: bool
 export const json: ProcessorFactory<'json'> = (o) => {
   const field = new FieldPath(o.field);
   const target = new FieldPath(o.target_field ?? o.field);
+  // Where the parsed keys land, for the error that names a reserved one.
+  const base = o.add_to_root ? '' : `${target.path}.`;
   return (doc) => {
     const raw = field.require(doc);
     let parsed: unknown;
@@ -282,19 +287,66 @@ export const json: ProcessorFactory<'json'> = (o) => {
         throw new ProcessorError(`Unable to parse JSON in field [${o.field}]: ${(err as Error).message}`);
       }
     }
+    const problem = typeof raw !== 'string' || mayHoldJsonProblem(raw) ? jsonProblem(parsed, base) : undefined;
+    if (problem !== undefined) throw new ProcessorError(`Unable to parse JSON in field [${o.field}]: ${problem}`);
     if (!o.add_to_root) {
       target.set(doc, parsed);
       return;
     }
     if (!isObject(parsed)) throw new ProcessorError('cannot add non-map fields to root of document');
     if (o.add_to_root_conflict_strategy === 'merge') deepMerge(doc.source, parsed);
+    // Safe: jsonProblem (or the text itself) ruled out a `__proto__` key, the one Object.assign would treat as the prototype.
     else Object.assign(doc.source, parsed);
   };
 };
 
+/** Elasticsearch's XContent parser (Jackson's StreamReadConstraints) refuses JSON nested deeper than this. */
+export const MAX_JSON_NESTING_DEPTH = 1000;
+
+/**
+ * False when JSON text certainly parses to something jsonProblem accepts, decided without walking it: too
+ * short to nest past the limit (every level costs an opening and a closing character) and spelling none of
+ * the reserved names, neither literally nor through a `\\u` escape. Most event lines take this path.
+ */
+function mayHoldJsonProblem(text: string): boolean {
+  return text.length > 2 * MAX_JSON_NESTING_DEPTH || RESERVED_OR_ESCAPE.test(text);
+}
+
+const RESERVED_OR_ESCAPE = /__proto__|constructor|prototype|\\u/;
+
+/**
+ * Why parsed JSON cannot become fields, or undefined when it can: nested deeper than Elasticsearch parses
+ * (worded as ES words it), or holding a reserved key (see isReservedKey) anywhere, named with its path
+ * below `base`. Iterative, so a deep value costs no stack.
+ */
+function jsonProblem(value: unknown, base: string): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const stack: Array<{ node: object; depth: number; path: string }> = [{ node: value, depth: 1, path: base }];
+  for (let frame = stack.pop(); frame !== undefined; frame = stack.pop()) {
+    const { node, depth, path } = frame;
+    if (depth > MAX_JSON_NESTING_DEPTH) {
+      return `Document nesting depth (${depth}) exceeds the maximum allowed (${MAX_JSON_NESTING_DEPTH}, from \`StreamReadConstraints.getMaxNestingDepth()\`)`;
+    }
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        const item: unknown = node[i];
+        if (typeof item === 'object' && item !== null) stack.push({ node: item, depth: depth + 1, path: `${path}${i}.` });
+      }
+      continue;
+    }
+    for (const key of Object.keys(node)) {
+      if (isReservedKey(key)) return reservedKeyError(key, `${path}${key}`).message;
+      const item: unknown = (node as JsonObject)[key];
+      if (typeof item === 'object' && item !== null) stack.push({ node: item, depth: depth + 1, path: `${path}${key}.` });
+    }
+  }
+  return undefined;
+}
+
+/** `add_to_root_conflict_strategy: merge`: maps merge key by key (own keys only), anything else replaces. */
 function deepMerge(into: JsonObject, from: JsonObject): void {
   for (const key of Object.keys(from)) {
-    const existing = into[key];
+    const existing = Object.prototype.hasOwnProperty.call(into, key) ? into[key] : undefined;
     const incoming = from[key];
     if (isObject(existing) && isObject(incoming)) deepMerge(existing, incoming);
     else into[key] = incoming;
