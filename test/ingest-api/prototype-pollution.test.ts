@@ -37,15 +37,31 @@ const POISONED_RAW =
   '{"eventid":"cowrie.login.failed","src_ip":"203.0.113.66","username":"root","password":"x","session":"p1",' +
   '"timestamp":"2026-03-01T12:00:00.000000Z","__proto__":{"revoked_at":"2026-03-01T12:00:00Z"},' +
   '"constructor":{"prototype":{"revoked_at":"2026-03-01T12:00:00Z"}}}';
+/** The same without the top-level `__proto__` (which the ingest edge refuses as a server-owned `_` name): it reaches the pipeline. */
+const CONSTRUCTOR_RAW =
+  '{"eventid":"cowrie.login.failed","src_ip":"203.0.113.67","username":"root","password":"x","session":"p2",' +
+  '"timestamp":"2026-03-01T12:00:01.000000Z","constructor":{"prototype":{"revoked_at":"2026-03-01T12:00:00Z"}}}';
 
-test('a cowrie raw string with __proto__ keys ends stored with error.message; both tenants keep ingesting and /api/health stays 200', async () => {
+test('a cowrie raw string with __proto__ keys is refused at the edge, one with constructor.prototype ends stored with error.message; both tenants keep ingesting and /api/health stays 200', async () => {
   const nsA = uniqueNamespace('pp');
   const nsB = uniqueNamespace('pp');
   const keyA = await enrolledAgentKey(nsA);
   const keyB = await enrolledAgentKey(nsB);
 
-  const poisoned = await postJson(`${server.url}/api/ingest`, { ts: '2026-03-01T12:00:00Z', category: 'cowrie', raw: POISONED_RAW, seq: 1 }, { 'x-agent-key': keyA });
+  const poisoned = await postJson(
+    `${server.url}/api/ingest`,
+    [
+      { ts: '2026-03-01T12:00:00Z', category: 'cowrie', raw: POISONED_RAW, seq: 1 },
+      { ts: '2026-03-01T12:00:01Z', category: 'cowrie', raw: CONSTRUCTOR_RAW, seq: 2 },
+    ],
+    { 'x-agent-key': keyA },
+  );
   assert.equal(poisoned.status, 200, JSON.stringify(poisoned.body));
+  // A top-level `__proto__` in the record is refused at the edge, naming it; the constructor.prototype one goes through the pipeline.
+  const [edge, piped] = (poisoned.body as IngestBody).results;
+  assert.equal(edge?.status, 'rejected', JSON.stringify(edge));
+  assert.equal(edge?.field, 'raw.__proto__');
+  assert.equal(piped?.status, 'stored', JSON.stringify(piped));
 
   // The pollution showed seconds later, on the next Elasticsearch requests: poll a bounded number of times.
   for (let poll = 0; poll < 10; poll++) {
@@ -71,9 +87,9 @@ test('a cowrie raw string with __proto__ keys ends stored with error.message; bo
   assert.equal(hits.length, 1);
   const stored = hits[0]!._source as { event?: { kind?: string; original?: string }; error?: { message?: string }; revoked_at?: unknown };
   assert.equal(stored.event?.kind, 'pipeline_error');
-  assert.match(stored.error?.message ?? '', /json processor \[parse-(message|raw)-json\] failed: .*field path \[__proto__\] uses the reserved name \[__proto__\]/);
+  assert.match(stored.error?.message ?? '', /json processor \[parse-(message|raw)-json\] failed: .*field path \[constructor(\.prototype)?\] uses the reserved name \[(constructor|prototype)\]/);
   assert.equal(stored.revoked_at, undefined);
-  assert.ok(stored.event?.original?.includes('__proto__'), 'the input is kept in event.original');
+  assert.ok(stored.event?.original?.includes('constructor'), 'the input is kept in event.original');
   // Nothing of it reached tenant B.
   const inB = await es.count({ index: `logs-cowrie-${nsB}`, ignore_unavailable: true, allow_no_indices: true });
   assert.equal(inB.count, 0);
