@@ -94,7 +94,7 @@ function readSecret(env: NodeJS.ProcessEnv, name: string): string | undefined {
 
 const MAX_SAMPLES = 20;
 /** Rejection reasons a run's one-line report shows. */
-const REPORTED_SAMPLES = 3;
+const REPORTED_SAMPLES = 2;
 
 /**
  * Runs one feed now: takes its lease (so no two replicas sync it at once), reads the source batch by

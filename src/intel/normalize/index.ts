@@ -175,7 +175,7 @@ export function normalizeIndicator(raw: RawIndicator, defaults: NormalizeDefault
         // A block this wide would make every event in it match and every playbook fire: refuse it unless the feed allows it.
         const widest = broaderThan(c, defaults.maxPrefix ?? DEFAULT_MAX_PREFIX);
         if (widest !== undefined) {
-          return reject(`${c.text} is broader than /${widest}, the widest IPv${c.version} range feed ${defaults.feed} accepts (set max_prefix or allow_broad_ranges: true in its definition to accept it)`);
+          return reject(`${c.text} is broader than /${widest}, the widest IPv${c.version} range this feed accepts (its max_prefix or allow_broad_ranges can allow it)`);
         }
         cidr = c.prefix < (c.version === 4 ? 32 : 128);
         value = cidr ? c.text : c.text.split('/')[0] ?? c.text;
