@@ -20,6 +20,8 @@ export interface AddressRange {
 /** One way of reading a target: the range it names and its canonical text (a.b.c.d, a.b.c.d/n, compressed v6). */
 export interface AddressReading extends AddressRange {
   canonical: string;
+  /** The IPv4 address an IPv6 spelling embeds (::a.b.c.d, NAT64): checked, but no second meaning of the text. */
+  embedded?: true;
 }
 
 export type AddressRead = { ok: true; readings: AddressReading[] } | { ok: false; reason: string };
@@ -32,6 +34,12 @@ export interface ProtectedRange extends AddressRange {
 }
 
 const V4_MAPPED = 0xffff_0000_0000n;
+/**
+ * Other IPv6 blocks that carry an IPv4 address in their last 32 bits, which a dual-stack host or a NAT64 gateway
+ * may deliver to that IPv4 address: IPv4-compatible ::a.b.c.d (deprecated, ::/96) and the NAT64 well-known prefix.
+ */
+const V4_EMBEDDING = [0n, 0x0064_ff9b_0000_0000_0000_0000_0000_0000n];
+const LOW_32 = 0xffff_ffffn;
 /** Longer input is no address: bounded before any parsing. */
 const MAX_TARGET_LENGTH = 100;
 
@@ -143,7 +151,17 @@ export function readAddressTarget(input: string): AddressRead {
   if (v6 !== undefined) {
     const prefix = prefixText === undefined ? 128 : Number(prefixText);
     if (prefix > 128) return { ok: false, reason: `"${text}": an IPv6 prefix is at most /128` };
-    readings.push(rangeOf(v6, prefix, 128, 0n));
+    const reading = rangeOf(v6, prefix, 128, 0n);
+    readings.push(reading);
+    // ::127.0.0.1 or 64:ff9b::7f00:1 may reach 127.0.0.1: the embedded IPv4 part is read too (:: and ::1 excepted).
+    for (const base of V4_EMBEDDING) {
+      const start = reading.start > base ? reading.start : base;
+      const end = reading.end < base + LOW_32 ? reading.end : base + LOW_32;
+      if (start > end || (base === 0n && end <= 1n)) continue;
+      const low = base === 0n && start < 2n ? 2n : start;
+      const single = low === end;
+      readings.push({ start: V4_MAPPED + (low - base), end: V4_MAPPED + (end - base), canonical: single ? v4Text(low - base) : reading.canonical, embedded: true });
+    }
   } else {
     const prefix = prefixText === undefined ? 32 : Number(prefixText);
     const v4 = ipv4Readings(host);

@@ -145,10 +145,11 @@ export class Guardrails implements TargetGuard {
         return { ok: false, rule: 'protected_target', reason: `${target} is in ${range.cidr} (${range.label})` };
       }
     }
-    if (read.readings.length > 1) {
-      return { ok: false, rule: 'invalid_target', reason: `"${value.trim()}" is ambiguous (${read.readings.map((r) => r.canonical).join(' or ')}): write the address in canonical form` };
+    const meanings = read.readings.filter((r) => !r.embedded);
+    if (meanings.length > 1) {
+      return { ok: false, rule: 'invalid_target', reason: `"${value.trim()}" is ambiguous (${meanings.map((r) => r.canonical).join(' or ')}): write the address in canonical form` };
     }
-    const [only] = read.readings;
+    const [only] = meanings;
     if (only && !only.canonical.includes(':') && !value.includes(':') && only.canonical !== value.trim()) {
       return { ok: false, rule: 'invalid_target', reason: `"${value.trim()}" is not written in canonical form: write it as ${only.canonical}` };
     }

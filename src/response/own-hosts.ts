@@ -14,6 +14,8 @@ import { protectedRange, type ProtectedRange } from './addresses.ts';
  * lookup keeps the addresses it had (they are still the best knowledge, and a DNS outage must not stop blocks).
  */
 
+const UNRESOLVED_RETRY_MS = 10_000;
+
 export interface OwnHost {
   /** A hostname or a literal IP, as the URL named it. */
   host: string;
@@ -90,7 +92,9 @@ export class OwnHostAddresses {
 
   /** Resolves every hostname if the last pass is older than the refresh interval; concurrent callers share one pass. */
   async refresh(now = Date.now(), force = false): Promise<void> {
-    if (!force && now - this.lastRefresh < this.options.refreshMs) return this.refreshing;
+    // A name that never resolved is asked again sooner: until it answers, every IP block is refused.
+    const interval = this.unresolved().length ? Math.min(this.options.refreshMs, UNRESOLVED_RETRY_MS) : this.options.refreshMs;
+    if (!force && now - this.lastRefresh < interval) return this.refreshing;
     this.lastRefresh = now;
     this.refreshing ??= this.resolveAll().finally(() => (this.refreshing = undefined));
     return this.refreshing;

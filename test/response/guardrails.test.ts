@@ -53,6 +53,10 @@ describe('guardrails: addresses protected by default, in every spelling', () => 
     ['0000:0000:0000:0000:0000:0000:0000:0001', /\(read as ::1\) is loopback/],
     ['[::1]', /\(read as ::1\) is loopback/],
     ['FF02::1', /\(read as ff02::1\) is in ff00::\/8/],
+    // IPv6 forms that embed an IPv4 address a host or a NAT64 gateway may deliver to it.
+    ['::127.0.0.1', /^::127\.0\.0\.1 \(read as 127\.0\.0\.1\) is in 127\.0\.0\.0\/8/],
+    ['64:ff9b::7f00:1', /^64:ff9b::7f00:1 \(read as 127\.0\.0\.1\) is in 127\.0\.0\.0\/8/],
+    ['64:ff9b::e000:fb', /\(read as 224\.0\.0\.251\) is in 224\.0\.0\.0\/4 \(multicast/],
     // Ranges that contain (or overlap) a protected range.
     ['127.0.0.0/7', /^127\.0\.0\.0\/7 \(read as 126\.0\.0\.0\/7\) overlaps 127\.0\.0\.0\/8 \(loopback/],
     ['0.0.0.0/0', /^0\.0\.0\.0\/0 overlaps 127\.0\.0\.0\/8 \(loopback, protected by default\)$/],
@@ -71,7 +75,7 @@ describe('guardrails: addresses protected by default, in every spelling', () => 
   }
 
   test('ordinary addresses pass; a spelling that is ambiguous or not canonical is refused with the canonical form', () => {
-    for (const ok of ['203.0.113.7', '198.51.100.1', '2001:db8::7', '8.8.8.8', '2001:db8::/64']) assert.deepEqual(g.checkAddress(ok), { ok: true }, ok);
+    for (const ok of ['203.0.113.7', '198.51.100.1', '2001:db8::7', '8.8.8.8', '2001:db8::/64', '64:ff9b::cb00:7107']) assert.deepEqual(g.checkAddress(ok), { ok: true }, ok);
     const ambiguous = refusal(g.checkAddress('010.0.0.1'));
     assert.equal(ambiguous.rule, 'invalid_target');
     assert.match(ambiguous.reason, /"010\.0\.0\.1" is ambiguous \(8\.0\.0\.1 or 10\.0\.0\.1\)/);
@@ -137,16 +141,22 @@ describe("guardrails: Nyx's own hosts, resolved from their names", () => {
     assert.deepEqual(g.checkAccount('alice'), { ok: true });
 
     esAnswer = ['198.51.100.20'];
-    await g.refreshOwnHosts(30_000);
-    assert.equal(g.checkAddress('203.0.113.7').ok, false, 'not due yet: the interval holds');
-    await g.refreshOwnHosts(61_000);
+    await g.refreshOwnHosts(5_000);
+    assert.equal(g.checkAddress('203.0.113.7').ok, false, 'a name that never resolved is asked again after 10 s, not before');
+    await g.refreshOwnHosts(11_000);
     assert.deepEqual(g.checkAddress('203.0.113.7'), { ok: true });
     assert.match(refusal(g.checkAddress('198.51.100.20')).reason, /an address of es\.corp\.test/);
+
+    esAnswer = ['198.51.100.21'];
+    await g.refreshOwnHosts(40_000);
+    assert.deepEqual(g.checkAddress('198.51.100.21'), { ok: true }, 'once resolved, the name is asked again every own_hosts_refresh_seconds');
+    await g.refreshOwnHosts(72_000);
+    assert.match(refusal(g.checkAddress('198.51.100.21')).reason, /an address of es\.corp\.test/);
 
     esAnswer = undefined;
     await g.refreshOwnHosts(200_000);
     assert.deepEqual(g.checkAddress('203.0.113.7'), { ok: true }, 'a DNS outage after a good answer does not stop blocks');
-    assert.match(refusal(g.checkAddress('198.51.100.20')).reason, /an address of es\.corp\.test/, 'and the last known addresses stay protected');
+    assert.match(refusal(g.checkAddress('198.51.100.21')).reason, /an address of es\.corp\.test/, 'and the last known addresses stay protected');
   });
 
   test('the system resolver is the default: localhost resolves, a .invalid name fails closed', async () => {
