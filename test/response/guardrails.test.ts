@@ -9,6 +9,9 @@ import type { ActionDriver, DriverContext } from '../../src/response/driver.ts';
 import type { BlockIpParams } from '../../src/response/drivers/common.ts';
 import { getLogger } from '../../src/log/logger.ts';
 import type { Client } from '@elastic/elasticsearch';
+import { configSchema } from '../../src/config/index.ts';
+import type { LoadedConfig } from '../../src/config/index.ts';
+import { ownHostsOf } from '../../src/response/worker.ts';
 import { FakeFirewall, responseConfig } from './support.ts';
 
 // Unit tests of the response guardrails' defaults (issue 19, class 7): no Elasticsearch needed.
@@ -157,6 +160,33 @@ describe("guardrails: Nyx's own hosts, resolved from their names", () => {
     await g.refreshOwnHosts(200_000);
     assert.deepEqual(g.checkAddress('203.0.113.7'), { ok: true }, 'a DNS outage after a good answer does not stop blocks');
     assert.match(refusal(g.checkAddress('198.51.100.21')).reason, /an address of es\.corp\.test/, 'and the last known addresses stay protected');
+  });
+
+  test("the own hosts come from Nyx's config: Elasticsearch, the API, TheHive, Cortex, webhooks, firewalls, EC2, MISP feeds", () => {
+    const config = configSchema.parse({
+      elasticsearch: { url: 'https://nyx:secret@es-1.corp.test:9200' },
+      serve: { host: '0.0.0.0' },
+      response: {
+        thehive: { url: 'https://hive.corp.test' },
+        cortex: { url: 'http://[2001:db8::c]:9001' },
+        webhooks: { soar: { url: 'https://soar.corp.test/hook' } },
+        drivers: { opnsense: { url: 'https://fw.corp.test' }, ec2: { endpoint: 'http://127.0.0.1:5000' } },
+      },
+    });
+    const hosts = ownHostsOf({ config, secrets: {} } as unknown as LoadedConfig, 'https://es-1.corp.test:9200');
+    assert.deepEqual(hosts, [
+      { host: 'es-1.corp.test', source: 'elasticsearch.url' },
+      { host: 'es-1.corp.test', source: 'the Elasticsearch target' },
+      { host: '0.0.0.0', source: 'serve.host' },
+      { host: 'hive.corp.test', source: 'response.thehive.url' },
+      { host: '2001:db8::c', source: 'response.cortex.url' },
+      { host: 'soar.corp.test', source: 'response.webhooks' },
+      { host: 'fw.corp.test', source: 'response.drivers.opnsense.url' },
+      { host: '127.0.0.1', source: 'response.drivers.ec2.endpoint' },
+    ]);
+    // A bind-all serve.host stands for every address of this machine.
+    const g = new Guardrails(config.response.guardrails, [], { ownHosts: [{ host: '0.0.0.0', source: 'serve.host' }] });
+    assert.ok(g.describeOwnHosts().protected.some((p) => / \(an address of this host \(serve\.host is 0\.0\.0\.0\)\)$/.test(p)), JSON.stringify(g.describeOwnHosts()));
   });
 
   test('the system resolver is the default: localhost resolves, a .invalid name fails closed', async () => {
