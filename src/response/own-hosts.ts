@@ -28,13 +28,13 @@ export type HostLookup = (host: string) => Promise<string[]>;
 /** The system resolver (getaddrinfo: /etc/hosts, then DNS), every address of both families. */
 export const systemLookup: HostLookup = async (host) => (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
 
-/** Every host named by these URLs (or bare host names), with the setting it came from. */
+/** Every host named by these URLs (or bare host names), once, with the first setting that names it. */
 export function ownHostsFrom(entries: Array<{ source: string; urls: ReadonlyArray<string | undefined> | string | undefined }>): OwnHost[] {
   const hosts: OwnHost[] = [];
   for (const { source, urls } of entries) {
     for (const url of typeof urls === 'string' ? [urls] : urls ?? []) {
       const host = hostOf(url);
-      if (host && !hosts.some((h) => h.host === host && h.source === source)) hosts.push({ host, source });
+      if (host && !hosts.some((h) => h.host === host)) hosts.push({ host, source });
     }
   }
   return hosts;

@@ -176,7 +176,6 @@ describe("guardrails: Nyx's own hosts, resolved from their names", () => {
     const hosts = ownHostsOf({ config, secrets: {} } as unknown as LoadedConfig, 'https://es-1.corp.test:9200');
     assert.deepEqual(hosts, [
       { host: 'es-1.corp.test', source: 'elasticsearch.url' },
-      { host: 'es-1.corp.test', source: 'the Elasticsearch target' },
       { host: '0.0.0.0', source: 'serve.host' },
       { host: 'hive.corp.test', source: 'response.thehive.url' },
       { host: '2001:db8::c', source: 'response.cortex.url' },
