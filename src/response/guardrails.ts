@@ -125,6 +125,16 @@ export class Guardrails implements TargetGuard {
     if (target.kind === 'ip') return this.checkAddress(target.value);
     if (target.kind === 'account') return this.checkAccount(target.value);
     if (target.kind === 'instance' && this.protectedInstances.has(target.value)) return { ok: false, rule: 'protected_target', reason: `instance ${target.value} is protected (response.guardrails.protected_instance_ids)` };
+    if (target.kind === 'host') return this.checkHost(target.value);
+    return { ok: true };
+  }
+
+  /** A host named by address is an address; by name, it is refused when it is one of Nyx's own hosts. */
+  private checkHost(value: string): GuardrailVerdict {
+    if (readAddressTarget(value).ok) return this.checkAddress(value);
+    const name = value.normalize('NFKC').trim().toLowerCase().replace(/\.$/, '');
+    const own = this.ownHosts.hosts.find((h) => h.host === name);
+    if (own) return { ok: false, rule: 'protected_target', reason: `host ${name} is one of Nyx's own hosts (${own.source})` };
     return { ok: true };
   }
 

@@ -126,6 +126,10 @@ describe("guardrails: Nyx's own hosts, resolved from their names", () => {
     assert.match(refusal(g.checkAddress('192.0.2.44')).reason, /is Nyx's own host \(serve\.host\)/);
     assert.match(refusal(g.checkAddress('198.51.100.0/24')).reason, /^198\.51\.100\.0\/24 overlaps 198\.51\.100\.20 \(an address of es\.corp\.test/);
     assert.deepEqual(g.checkAddress('198.51.100.21'), { ok: true });
+    // A step that names a host: by one of Nyx's own names, or by a protected address.
+    assert.match(refusal(g.checkTarget({ kind: 'host', value: 'ES.corp.test.' })).reason, /^host es\.corp\.test is one of Nyx's own hosts \(elasticsearch\.url\)$/);
+    assert.match(refusal(g.checkTarget({ kind: 'host', value: '127.1' })).reason, /\(read as 127\.0\.0\.1\) is in 127\.0\.0\.0\/8/);
+    assert.deepEqual(g.checkTarget({ kind: 'host', value: 'web-7.corp.test' }), { ok: true });
   });
 
   test('fail closed: while an own hostname has never resolved every IP block is refused, naming it; a later failure keeps the last answer', async () => {
