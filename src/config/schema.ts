@@ -109,6 +109,14 @@ const intelSchema = z
     /** Our own addresses/CIDRs and domains: never flagged (added to the warning lists). */
     own_addresses: z.array(z.string().min(1)).default([]),
     own_domains: z.array(z.string().min(1)).default([]),
+    /**
+     * The widest indicator range a feed may publish (a feed sets max_prefix or allow_broad_ranges to differ): a range
+     * such as 0.0.0.0/0 would make every event match. Broader ranges are rejected, counted, with the reason.
+     */
+    max_prefix: z
+      .object({ ipv4: z.number().int().min(0).max(32).default(16), ipv6: z.number().int().min(0).max(128).default(48) })
+      .strict()
+      .prefault({}),
     /** How long one replica holds a feed's lease before another may take it (renewed while syncing). */
     lease_ttl_ms: z.number().int().positive().default(120_000),
     /** How often every feed's expired indicators leave the active set, even for feeds no longer syncing. */

@@ -22,14 +22,24 @@ const webhookTargetSchema = z
   })
   .strict();
 
-const guardrailsSchema = z
+export const guardrailsSchema = z
   .object({
     /** Never blocked/isolated: own ranges, gateways, DNS, the Elasticsearch/Kibana/Nyx hosts. IPs or CIDRs, v4 or v6. */
     protected_ips: z.array(z.string().min(1)).default([]),
+    /**
+     * Hostnames or URLs (Kibana, a jump host…) whose addresses are protected, on top of the hosts Nyx finds in its own
+     * config (Elasticsearch, MISP, TheHive, Cortex, firewalls, the Nyx API). Resolved (A and AAAA) at first use and
+     * every own_hosts_refresh_seconds; while one never resolved, IP blocks are refused (fail closed).
+     */
+    protected_hosts: z.array(z.string().min(1)).default([]),
+    own_hosts_refresh_seconds: z.number().int().positive().default(300),
     protected_instance_ids: z.array(z.string().min(1)).default([]),
     /** Instance tags (key=value, or key for any value) that mark an instance as never isolated. */
     protected_instance_tags: z.array(z.string().min(1)).default([]),
-    /** Accounts never disabled (root, break-glass admins, service accounts). */
+    /**
+     * Accounts never disabled (break-glass admins, service accounts), matched in every spelling (DOMAIN\x, x@domain,
+     * case, NFKC, lookalikes) or by SID. root/uid 0, Administrator, SYSTEM and well-known SIDs are always protected.
+     */
     critical_accounts: z.array(z.string().min(1)).default(['root', 'administrator', 'admin']),
     /** Per action type, e.g. { block_ip: { max: 20, window_seconds: 60 } }. */
     rate_limits: z.record(z.string(), rateLimitSchema).default({}),

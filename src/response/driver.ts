@@ -1,9 +1,11 @@
 import type { Client } from '@elastic/elasticsearch';
 import type { Logger } from '../log/logger.ts';
+import type { TargetGuard } from './guardrails.ts';
 
 /**
  * The one interface every response action driver implements (one file each under drivers/):
- * apply, undo, status and dry-run. Guardrails run before `apply` is ever called; a driver only acts.
+ * apply, undo, status and dry-run. Guardrails run before `apply` is ever called, and a driver that acts on an
+ * address or an account asks them again (ctx.guard) for the exact value it is about to act on.
  */
 
 /** One outbound call a driver made or would make: recorded in the audit trail, shown by --dry-run. */
@@ -34,6 +36,8 @@ export interface DriverContext {
   log: Logger;
   /** Aborts long calls (bounded waits). */
   signal?: AbortSignal;
+  /** The engine's guardrails; a driver called without them still refuses the built-in protected targets. */
+  guard?: TargetGuard;
 }
 
 export interface ActionDriver<Params> {

@@ -11,6 +11,7 @@ import { DEFAULT_LEVEL_FLOORS, higherLevel, levelRank, type ResponseLevel } from
 import { playbookMatches, type Playbook, type PlaybookStep } from './playbook.ts';
 import { MissingFieldError, renderParams } from './template.ts';
 import { Guardrails, targetsOf, type ActionTarget, type GuardrailVerdict } from './guardrails.ts';
+import type { HostLookup, OwnHost } from './own-hosts.ts';
 import { ResponseStore, type ActionRecord, type ActionStatus, type StoredAction } from './store.ts';
 
 /** Deterministic action id: the same alert, playbook and step always make the same action, on any replica. */
@@ -47,6 +48,10 @@ export interface ResponseEngineOptions {
   log?: Logger;
   /** Addresses protected on top of config (Elasticsearch, Kibana, Nyx hosts). */
   extraProtectedIps?: string[];
+  /** Hosts Nyx depends on, by name or address: protected by the addresses they resolve to. */
+  ownHosts?: OwnHost[];
+  /** Resolver for ownHosts (default: the system's). */
+  hostLookup?: HostLookup;
   /** Benchmarks only: measures the cost of the guardrails. Never reachable from a playbook or config. */
   guardrailsOff?: boolean;
   refresh?: boolean | 'wait_for';
@@ -82,7 +87,10 @@ export class ResponseEngine {
 
   constructor(private readonly options: ResponseEngineOptions) {
     this.store = new ResponseStore(options.client, options.namespace, options.refresh ?? false);
-    this.guardrails = new Guardrails(options.config.guardrails, options.extraProtectedIps ?? []);
+    this.guardrails = new Guardrails(options.config.guardrails, options.extraProtectedIps ?? [], {
+      ...(options.ownHosts ? { ownHosts: options.ownHosts } : {}),
+      ...(options.hostLookup ? { lookup: options.hostLookup } : {}),
+    });
     this.leases = new LeaseStore(options.client, options.holder, options.leaseIndex ?? LEASE_INDEX);
     this.log = options.log ?? getLogger('response');
     this.now = options.now ?? Date.now;
@@ -151,11 +159,12 @@ export class ResponseEngine {
       const level = this.stepLevel(playbook, step);
       const report = (status: StepReport['status'], summary: string, calls: ActionCall[] = []): StepReport => ({ actionId: id, step: step.id, type: step.type, level, status, summary, calls });
       const prepared = this.prepare(playbook, step, id, alertId, alert);
+      const guarded = prepared.ok || !prepared.rendered ? undefined : await this.protectedVerdict(prepared.targets, alert, prepared.rendered);
       if (!prepared.ok) {
-        run.steps.push(report('would_refuse', prepared.reason));
+        run.steps.push(report('would_refuse', guarded && !guarded.ok ? `${guarded.rule}: ${guarded.reason}` : prepared.reason));
         continue;
       }
-      const verdict = this.options.guardrailsOff ? { ok: true as const } : this.firstFailure([this.guardrails.checkBreaker(playbook.name, this.now()), this.guardrails.checkTargets(prepared.targets, alert, prepared.rendered)]);
+      const verdict = this.options.guardrailsOff ? { ok: true as const } : this.firstFailure([this.guardrails.checkBreaker(playbook.name, this.now()), await this.protectedVerdict(prepared.targets, alert, prepared.rendered)]);
       if (!verdict.ok) {
         run.steps.push(report('would_refuse', `${verdict.rule}: ${verdict.reason}`));
         continue;
@@ -236,21 +245,22 @@ export class ResponseEngine {
     id: string,
     alertId: string,
     alert: AlertDocument,
-  ): { ok: true; driver: AnyActionDriver; params: unknown; rendered: Record<string, unknown>; targets: ActionTarget[] } | { ok: false; reason: string; rendered?: Record<string, unknown> } {
+  ): { ok: true; driver: AnyActionDriver; params: unknown; rendered: Record<string, unknown>; targets: ActionTarget[] } | { ok: false; reason: string; rendered?: Record<string, unknown>; targets: ActionTarget[] } {
     const driver = actionDriver(step.type);
-    if (!driver) return { ok: false, reason: `unknown step type "${step.type}" (no driver registered for it) in ${playbook.file}` };
+    if (!driver) return { ok: false, reason: `unknown step type "${step.type}" (no driver registered for it) in ${playbook.file}`, targets: [] };
     let rendered: Record<string, unknown>;
     try {
       rendered = renderParams(step.params, this.templateVars(playbook, step, id, alertId, alert)) as Record<string, unknown>;
     } catch (err) {
-      if (err instanceof MissingFieldError) return { ok: false, reason: `cannot derive the target: ${err.message} (step ${step.id} params)` };
+      if (err instanceof MissingFieldError) return { ok: false, reason: `cannot derive the target: ${err.message} (step ${step.id} params)`, targets: [] };
       throw err;
     }
     let params: unknown;
     try {
       params = driver.parse(rendered);
     } catch (err) {
-      return { ok: false, reason: `step ${step.id} params: ${describeError(err)}`, rendered };
+      // The targets still count: a protected address the driver cannot even parse (0.0.0.0/0) is refused as protected.
+      return { ok: false, reason: `step ${step.id} params: ${describeError(err)}`, rendered, targets: targetsOf(rendered) };
     }
     return { ok: true, driver, params, rendered, targets: targetsOf(rendered) };
   }
@@ -271,6 +281,13 @@ export class ResponseEngine {
       $namespace: this.options.namespace,
       $ttl_seconds: step.ttl,
     };
+  }
+
+  /** The protected-target check, after Nyx's own hostnames are resolved (when an address is at stake and they are due). */
+  private async protectedVerdict(targets: ActionTarget[], alert: unknown, rendered: Record<string, unknown>): Promise<GuardrailVerdict> {
+    if (this.options.guardrailsOff) return { ok: true };
+    if (targets.some((t) => t.kind === 'ip')) await this.guardrails.refreshOwnHosts(this.now());
+    return this.guardrails.checkTargets(targets, alert, rendered);
   }
 
   private firstFailure(verdicts: GuardrailVerdict[]): GuardrailVerdict {
@@ -312,13 +329,17 @@ export class ResponseEngine {
     const approved = existing?.record.status === 'approved';
     const prepared = this.prepare(playbook, step, id, alertId, alert);
     if (prepared.rendered) record.params = prepared.rendered;
-    if (!prepared.ok) return this.finish(record, 'refused', { summary: prepared.reason, error: prepared.reason }, 'refused', channel, existing);
+    if (!prepared.ok) {
+      const guarded = prepared.rendered ? await this.protectedVerdict(prepared.targets, alert, prepared.rendered) : { ok: true as const };
+      if (!guarded.ok) return this.finish(record, 'refused', { summary: `refused by guardrail ${guarded.rule}: ${guarded.reason}`, error: guarded.reason }, `refused:${guarded.rule}`, channel, existing);
+      return this.finish(record, 'refused', { summary: prepared.reason, error: prepared.reason }, 'refused', channel, existing);
+    }
     record.params = prepared.rendered;
     const target = prepared.targets[0];
     if (target) record.target = target;
 
     if (!this.options.guardrailsOff) {
-      const verdict = this.firstFailure([this.guardrails.checkBreaker(playbook.name, this.now()), this.guardrails.checkTargets(prepared.targets, alert, prepared.rendered)]);
+      const verdict = this.firstFailure([this.guardrails.checkBreaker(playbook.name, this.now()), await this.protectedVerdict(prepared.targets, alert, prepared.rendered)]);
       if (!verdict.ok) return this.finish(record, 'refused', { summary: `refused by guardrail ${verdict.rule}: ${verdict.reason}`, error: verdict.reason }, `refused:${verdict.rule}`, channel, existing);
     }
 
@@ -369,7 +390,8 @@ export class ResponseEngine {
       }, timeoutMs);
     });
     try {
-      return await Promise.race([call({ client: this.options.client, log: this.log.child({ driver: driver.type }), signal: controller.signal }), timeout]);
+      const guard = this.options.guardrailsOff ? {} : { guard: this.guardrails };
+      return await Promise.race([call({ client: this.options.client, log: this.log.child({ driver: driver.type }), signal: controller.signal, ...guard }), timeout]);
     } catch (err) {
       return { ok: false, calls: [], summary: `${what} failed: ${describeError(err)}`, error: describeError(err) };
     } finally {

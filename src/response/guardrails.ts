@@ -1,11 +1,16 @@
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import { NyxError } from '../errors.ts';
-import type { ResponseConfig } from './config.ts';
+import { accountName, builtinCriticalReason, type AccountName } from './accounts.ts';
+import { builtinProtectedRanges, isSingleAddress, overlaps, protectedRange, readAddressTarget, type AddressReading, type ProtectedRange } from './addresses.ts';
+import { guardrailsSchema, type ResponseConfig } from './config.ts';
+import { OwnHostAddresses, ownHostsFrom, type HostLookup, type OwnHost } from './own-hosts.ts';
 import { readField } from './template.ts';
 
 /**
  * Checked by the engine before every step, from config only: a playbook can neither see nor change them.
- * - protected targets: IPs/CIDRs, instance ids and tags, critical accounts → refused
+ * - protected targets → refused: built-in address classes (loopback, unspecified, broadcast, multicast, link-local),
+ *   configured IPs/CIDRs, the addresses Nyx's own hosts resolve to, instance ids and tags, critical accounts
+ *   (built in and configured, in every spelling). Drivers ask again (checkTarget) just before they act.
  * - rate limits per action type and per target → refused once over
  * - a circuit breaker per playbook: after N consecutive failures the playbook stops until a cooldown ends
  * Rate windows and breakers are per replica (in memory): N replicas allow up to N× the configured rate.
@@ -21,9 +26,9 @@ export interface ActionTarget {
 }
 
 const TARGET_KEYS: Array<[ActionTarget['kind'], string[]]> = [
-  ['ip', ['ip', 'ips', 'address', 'addresses', 'source_ip']],
+  ['ip', ['ip', 'ips', 'address', 'addresses', 'source_ip', 'cidr']],
   ['instance', ['instance_id', 'instance_ids']],
-  ['account', ['user', 'username', 'account']],
+  ['account', ['user', 'username', 'account', 'sid', 'user_sid', 'uid']],
   ['host', ['host', 'hostname']],
 ];
 
@@ -40,65 +45,152 @@ export function targetsOf(params: Record<string, unknown>): ActionTarget[] {
   return found;
 }
 
-function buildBlockList(entries: string[]): BlockList {
-  const list = new BlockList();
-  for (const entry of entries) {
-    const [address, prefix] = entry.split('/');
-    const family = isIP(address ?? '');
-    if (!family) throw new NyxError(`response.guardrails.protected_ips: "${entry}" is not an IP or CIDR`);
-    const type = family === 6 ? 'ipv6' : 'ipv4';
-    if (prefix === undefined) list.addAddress(address as string, type);
-    else {
-      const bits = Number(prefix);
-      if (!Number.isInteger(bits) || bits < 0 || bits > (family === 6 ? 128 : 32)) throw new NyxError(`response.guardrails.protected_ips: "${entry}" has a bad prefix length`);
-      list.addSubnet(address as string, bits, type);
-    }
-  }
-  return list;
-}
-
-/** Hosts Nyx itself depends on (Elasticsearch, Kibana, the ingest API) become protected when given as literal IPs. */
+/** Hosts Nyx itself depends on, when given as literal IPs (kept for callers that only have literal addresses). */
 export function hostIps(urls: Array<string | undefined>): string[] {
-  const ips: string[] = [];
-  for (const url of urls) {
-    if (!url) continue;
-    try {
-      const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
-      if (isIP(host)) ips.push(host);
-    } catch {
-      // Not a URL: nothing to protect from it.
-    }
-  }
-  return ips;
+  return ownHostsFrom([{ source: 'own host', urls }])
+    .map((h) => h.host)
+    .filter((h) => isIP(h));
 }
 
-export class Guardrails {
-  private readonly protectedIps: BlockList;
+/** What a driver asks before it acts (the engine hands its Guardrails to every driver call). */
+export interface TargetGuard {
+  checkTarget(target: ActionTarget): GuardrailVerdict;
+}
+
+export interface GuardrailsOptions {
+  /** Hosts Nyx depends on (from its config): their resolved addresses are protected. */
+  ownHosts?: OwnHost[];
+  /** The resolver (default: the system's, as connections use); tests give their own names a fixed answer. */
+  lookup?: HostLookup;
+}
+
+function configuredRanges(entries: string[], extra: string[]): ProtectedRange[] {
+  const ranges: ProtectedRange[] = [];
+  for (const entry of entries) {
+    try {
+      ranges.push(protectedRange(entry, 'listed in response.guardrails.protected_ips'));
+    } catch (err) {
+      throw new NyxError(`response.guardrails.protected_ips: ${(err as Error).message}`);
+    }
+  }
+  for (const entry of extra) ranges.push(protectedRange(entry, "Nyx's own host"));
+  return ranges;
+}
+
+/** How a reading of a target is named in a reason: as written, plus what it was read as when that differs. */
+function spelled(input: string, reading: AddressReading): string {
+  return reading.canonical === input.trim() ? input.trim() : `${input.trim()} (read as ${reading.canonical})`;
+}
+
+export class Guardrails implements TargetGuard {
+  /** Built-in classes and the configured list: fixed for the engine's life. */
+  private readonly fixedRanges: ProtectedRange[];
+  private readonly ownHosts: OwnHostAddresses;
   private readonly protectedInstances: Set<string>;
-  private readonly criticalAccounts: Set<string>;
+  private readonly criticalAccounts: Array<{ entry: string; account: AccountName }>;
   private readonly windows = new Map<string, number[]>();
   private readonly breakers = new Map<string, { failures: number; openUntil: number }>();
 
   constructor(
     private readonly settings: ResponseConfig['guardrails'],
-    /** IPs protected in addition to config (the cluster's own address, Nyx's hosts). */
+    /** Literal IPs/CIDRs protected in addition to config. */
     extraProtectedIps: string[] = [],
+    options: GuardrailsOptions = {},
   ) {
-    this.protectedIps = buildBlockList([...settings.protected_ips, ...extraProtectedIps]);
+    this.fixedRanges = [...builtinProtectedRanges(), ...configuredRanges(settings.protected_ips, extraProtectedIps)];
+    const hosts = [...(options.ownHosts ?? []), ...ownHostsFrom([{ source: 'response.guardrails.protected_hosts', urls: settings.protected_hosts }])];
+    this.ownHosts = new OwnHostAddresses(hosts, { refreshMs: settings.own_hosts_refresh_seconds * 1000, ...(options.lookup ? { lookup: options.lookup } : {}) });
     this.protectedInstances = new Set(settings.protected_instance_ids);
-    this.criticalAccounts = new Set(settings.critical_accounts.map((a) => a.toLowerCase()));
+    this.criticalAccounts = settings.critical_accounts.flatMap((entry) => {
+      const account = accountName(entry);
+      return account ? [{ entry, account }] : [];
+    });
+  }
+
+  /** Resolves Nyx's own hostnames when due (first use, then every own_hosts_refresh_seconds). */
+  refreshOwnHosts(now = Date.now(), force = false): Promise<void> {
+    return this.ownHosts.refresh(now, force);
+  }
+
+  /** The own hosts and what they resolved to now (for `nyx respond`'s start-up line and for tests). */
+  describeOwnHosts(): { protected: string[]; unresolved: string[] } {
+    return {
+      protected: this.ownHosts.ranges().map((r) => `${r.cidr} (${r.label.replace(/, protected by default$/, '')})`),
+      unresolved: this.ownHosts.unresolved().map((h) => `${h.host} (${h.source}): ${h.error}`),
+    };
+  }
+
+  /** One target, as a driver asks just before it acts. */
+  checkTarget(target: ActionTarget): GuardrailVerdict {
+    if (target.kind === 'ip') return this.checkAddress(target.value);
+    if (target.kind === 'account') return this.checkAccount(target.value);
+    if (target.kind === 'instance' && this.protectedInstances.has(target.value)) return { ok: false, rule: 'protected_target', reason: `instance ${target.value} is protected (response.guardrails.protected_instance_ids)` };
+    if (target.kind === 'host') return this.checkHost(target.value);
+    return { ok: true };
+  }
+
+  /** A host named by address is an address; by name, it is refused when it is one of Nyx's own hosts. */
+  private checkHost(value: string): GuardrailVerdict {
+    if (readAddressTarget(value).ok) return this.checkAddress(value);
+    const name = value.normalize('NFKC').trim().toLowerCase().replace(/\.$/, '');
+    const own = this.ownHosts.hosts.find((h) => h.host === name);
+    if (own) return { ok: false, rule: 'protected_target', reason: `host ${name} is one of Nyx's own hosts (${own.source})` };
+    return { ok: true };
+  }
+
+  /**
+   * An address or range is refused when any reading of it touches a protected range (built-in classes, config,
+   * Nyx's own hosts), when it is spelled ambiguously, or while one of Nyx's own hostnames has never resolved.
+   */
+  checkAddress(value: string): GuardrailVerdict {
+    const read = readAddressTarget(value);
+    if (!read.ok) return { ok: false, rule: 'invalid_target', reason: read.reason };
+    const ranges = [...this.fixedRanges, ...this.ownHosts.ranges()];
+    for (const reading of read.readings) {
+      for (const range of ranges) {
+        if (!overlaps(reading, range)) continue;
+        const target = spelled(value, reading);
+        if (!isSingleAddress(reading)) return { ok: false, rule: 'protected_target', reason: `${target} overlaps ${range.cidr} (${range.label})` };
+        if (isSingleAddress(range)) return { ok: false, rule: 'protected_target', reason: `${target} is ${range.label}` };
+        return { ok: false, rule: 'protected_target', reason: `${target} is in ${range.cidr} (${range.label})` };
+      }
+    }
+    const meanings = read.readings.filter((r) => !r.embedded);
+    if (meanings.length > 1) {
+      return { ok: false, rule: 'invalid_target', reason: `"${value.trim()}" is ambiguous (${meanings.map((r) => r.canonical).join(' or ')}): write the address in canonical form` };
+    }
+    const [only] = meanings;
+    if (only && !only.canonical.includes(':') && !value.includes(':') && only.canonical !== value.trim()) {
+      return { ok: false, rule: 'invalid_target', reason: `"${value.trim()}" is not written in canonical form: write it as ${only.canonical}` };
+    }
+    const unresolved = this.ownHosts.unresolved()[0];
+    if (unresolved) {
+      return {
+        ok: false,
+        rule: 'protected_target',
+        reason: `cannot tell whether ${value.trim()} is an address of ${unresolved.host} (${unresolved.source}): the name does not resolve (${unresolved.error}); IP blocks are refused until it does`,
+      };
+    }
+    return { ok: true };
+  }
+
+  /** Critical accounts, built in (root/uid 0, Administrator, SYSTEM, well-known SIDs) and configured, in every spelling. */
+  checkAccount(value: string): GuardrailVerdict {
+    const account = accountName(value);
+    if (!account) return { ok: false, rule: 'invalid_target', reason: `"${value.slice(0, 80)}" names no account` };
+    const shown = account.key === value.trim() ? `account ${value.trim()}` : `account "${value.trim().slice(0, 80)}" (read as ${account.key})`;
+    const builtin = builtinCriticalReason(account);
+    if (builtin) return { ok: false, rule: 'protected_target', reason: `${shown} is ${builtin}: a critical account, never disabled` };
+    const configured = this.criticalAccounts.find((c) => c.account.kind === account.kind && c.account.key === account.key);
+    if (configured) return { ok: false, rule: 'protected_target', reason: `${shown} is critical (response.guardrails.critical_accounts: ${configured.entry})` };
+    return { ok: true };
   }
 
   /** Protected targets: a pure check of the step's targets (and the alert's instance tags). */
   checkTargets(targets: ActionTarget[], alert: unknown, params: Record<string, unknown>): GuardrailVerdict {
     for (const t of targets) {
-      if (t.kind === 'ip') {
-        const family = isIP(t.value);
-        if (!family) return { ok: false, rule: 'invalid_target', reason: `"${t.value}" is not an IP address` };
-        if (this.protectedIps.check(t.value, family === 6 ? 'ipv6' : 'ipv4')) return { ok: false, rule: 'protected_target', reason: `${t.value} is a protected address (response.guardrails.protected_ips)` };
-      }
-      if (t.kind === 'instance' && this.protectedInstances.has(t.value)) return { ok: false, rule: 'protected_target', reason: `instance ${t.value} is protected (response.guardrails.protected_instance_ids)` };
-      if (t.kind === 'account' && this.criticalAccounts.has(t.value.toLowerCase())) return { ok: false, rule: 'protected_target', reason: `account ${t.value} is critical (response.guardrails.critical_accounts)` };
+      const verdict = this.checkTarget(t);
+      if (!verdict.ok) return verdict;
     }
     if (targets.some((t) => t.kind === 'instance') && this.settings.protected_instance_tags.length) {
       const tags = instanceTags(params.instance_tags ?? readField(alert, 'cloud.instance.tags') ?? readField(alert, 'labels'));
@@ -152,6 +244,11 @@ export class Guardrails {
     this.breakers.set(playbook, b);
     return opened;
   }
+}
+
+/** The guardrails with no configuration: the built-in protected addresses and critical accounts only. */
+export function builtinGuardrails(): Guardrails {
+  return new Guardrails(guardrailsSchema.parse({}));
 }
 
 function instanceTags(raw: unknown): Array<[string, string]> {

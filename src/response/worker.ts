@@ -9,7 +9,8 @@ import type { ElasticContext } from '../elastic/connect.ts';
 import { getLogger, type Logger } from '../log/logger.ts';
 import type { NyxService, RunningService } from '../services/index.ts';
 import { ResponseEngine, type PlaybookRun } from './engine.ts';
-import { hostIps } from './guardrails.ts';
+import { loadFeedDefinitions } from '../intel/index.ts';
+import { ownHostsFrom, type OwnHost } from './own-hosts.ts';
 import { loadPlaybooks } from './playbook.ts';
 import { registerBuiltinDrivers } from './builtin.ts';
 
@@ -115,10 +116,42 @@ export function createResponseEngine(ctx: ElasticContext, loaded: LoadedConfig, 
     config: config.response,
     playbooks: loadPlaybooks(...(dir ? [dir] : [])),
     holder: options.holder ?? replicaId(),
-    // Nyx never blocks the cluster it reports to, nor its own API.
-    extraProtectedIps: hostIps([config.elasticsearch.url, ctx.target, `http://${config.serve.host}`]),
+    // Nyx never blocks the cluster it reports to, the services it talks to, nor its own API.
+    ownHosts: ownHostsOf(loaded, ctx.target),
     ...(options.refresh !== undefined ? { refresh: options.refresh } : {}),
   });
+}
+
+/**
+ * Every host Nyx depends on, by the setting that names it: Elasticsearch (one URL or a list), the services the
+ * response drivers call, MISP feeds, the Nyx API. response.guardrails.protected_hosts (Kibana…) is added by Guardrails.
+ */
+export function ownHostsOf(loaded: LoadedConfig, target?: string): OwnHost[] {
+  const { config } = loaded;
+  const r = config.response;
+  const esUrls: ReadonlyArray<string | undefined> | string | undefined = config.elasticsearch.url;
+  let mispUrls: string[] = [];
+  try {
+    mispUrls = loadFeedDefinitions(config.intel.feeds_dir)
+      .filter((f) => f.enabled && (f.kind === 'misp' || f.kind === 'misp_feed') && /^https?:\/\//i.test(f.url))
+      .map((f) => f.url);
+  } catch (err) {
+    // A broken feed file is `nyx feeds`' error to report; here it only means MISP's host is not known.
+    getLogger('respond').warn({ err }, 'feed definitions unreadable: MISP hosts are not protected by name');
+  }
+  return ownHostsFrom([
+    { source: 'elasticsearch.url', urls: esUrls },
+    { source: 'the Elasticsearch target', urls: target },
+    { source: 'serve.host', urls: config.serve.host },
+    { source: 'response.thehive.url', urls: r.thehive?.url },
+    { source: 'response.cortex.url', urls: r.cortex?.url },
+    { source: 'response.webhooks', urls: Object.values(r.webhooks).map((w) => w.url) },
+    { source: 'response.drivers.opnsense.url', urls: r.drivers.opnsense?.url },
+    { source: 'response.drivers.panos.url', urls: r.drivers.panos?.url },
+    { source: 'response.drivers.webhook_firewall.url', urls: r.drivers.webhook_firewall?.url },
+    { source: 'response.drivers.ec2.endpoint', urls: r.drivers.ec2?.endpoint },
+    { source: 'MISP feed url', urls: mispUrls },
+  ]);
 }
 
 export function createResponseWorker(ctx: ElasticContext, loaded: LoadedConfig, engine: ResponseEngine): ResponseWorker {
@@ -131,6 +164,10 @@ export const responseService: NyxService = {
   name: 'respond',
   async start(ctx, loaded): Promise<RunningService> {
     const engine = createResponseEngine(ctx, loaded);
+    // Resolved now so a name that does not resolve is reported at start-up, not at the first block.
+    await engine.guardrails.refreshOwnHosts(Date.now(), true);
+    const hosts = engine.guardrails.describeOwnHosts();
+    if (hosts.unresolved.length) getLogger('respond').warn({ unresolved: hosts.unresolved }, `guardrails: ${hosts.unresolved.join('; ')}: IP blocks are refused until these names resolve`);
     const worker = createResponseWorker(ctx, loaded, engine);
     worker.start();
     return {

@@ -48,7 +48,8 @@ test('a protected address is refused, audited and noted on the alert; the firewa
     await putAlert(client, ns, id, alert);
     const [run] = await e.handleAlert(id, alert);
     assert.equal(run!.steps[0]!.status, 'refused', ip);
-    assert.match(run!.steps[0]!.summary, /protected_target: .* is a protected address/);
+    // The reason names the range and who protects it (issue 19: guardrail defaults).
+    assert.match(run!.steps[0]!.summary, /protected_target: .* is (in .* \(listed in response\.guardrails\.protected_ips\)|Nyx's own host)/);
     const trail = await e.store.auditTrail(actionId(id, 'block', 'block-source'));
     assert.deepEqual(trail.map((t) => t.event), ['refused:protected_target']);
     const notes = await alertNotes(ns, id);

@@ -74,6 +74,13 @@ export const feedDefinitionSchema = z
     confidence: z.number().min(0).max(100).default(50),
     tlp: z.enum(TLP_LEVELS).default('CLEAR'),
     allow_tlp_red: z.boolean().optional(),
+    /** Accept indicator ranges of any size (0.0.0.0/0 included): only for a feed you trust to publish sane ranges. */
+    allow_broad_ranges: z.boolean().default(false),
+    /** The widest range this feed may publish, per family (default intel.max_prefix: /16 and /48). */
+    max_prefix: z
+      .object({ ipv4: z.number().int().min(0).max(32).optional(), ipv6: z.number().int().min(0).max(128).optional() })
+      .strict()
+      .optional(),
     expiry_days: z.number().positive().max(3650).default(30),
     decay_half_life_days: z.number().positive().optional(),
     mapping: mappingSchema.optional(),

@@ -52,6 +52,8 @@ export interface FeedRunResult {
   failure?: string;
   /** Why the run was skipped (lease held elsewhere, disabled). */
   reason?: string;
+  /** The first reasons rows were rejected for (all of them, up to 20, in `nyx feeds status`). */
+  rejected_samples?: string[];
 }
 
 /** Everything a feed run needs; one per process (or per test). */
@@ -91,6 +93,8 @@ function readSecret(env: NodeJS.ProcessEnv, name: string): string | undefined {
 }
 
 const MAX_SAMPLES = 20;
+/** Rejection reasons a run's one-line report shows. */
+const REPORTED_SAMPLES = 2;
 
 /**
  * Runs one feed now: takes its lease (so no two replicas sync it at once), reads the source batch by
@@ -170,6 +174,7 @@ export async function syncFeed(rt: FeedRuntime, feed: FeedDefinition, now: Date 
       tlp: feed.tlp,
       expiryDays: feed.expiry_days,
       allowTlpRed: feed.allow_tlp_red ?? rt.intel.allow_tlp_red,
+      maxPrefix: feed.allow_broad_ranges ? { ipv4: 0, ipv6: 0 } : { ipv4: feed.max_prefix?.ipv4 ?? rt.intel.max_prefix.ipv4, ipv6: feed.max_prefix?.ipv6 ?? rt.intel.max_prefix.ipv6 },
       ...(feed.decay_half_life_days ? { decayHalfLifeDays: feed.decay_half_life_days } : {}),
     };
     const source = FEED_SOURCES[feed.kind]({ feed, http, ...(secret ? { secret } : {}), ...(state.cursor ? { cursor: state.cursor } : {}), now, progress });
@@ -213,6 +218,7 @@ export async function syncFeed(rt: FeedRuntime, feed: FeedDefinition, now: Date 
     ...(state.cursor ? { cursor: state.cursor } : {}),
     ...(state.last_error ? { error: state.last_error } : {}),
     ...(state.failure ? { failure: state.failure } : {}),
+    ...(state.rejected_samples.length ? { rejected_samples: state.rejected_samples.slice(0, REPORTED_SAMPLES) } : {}),
   };
 }
 
@@ -280,6 +286,7 @@ export async function syncFeeds(rt: FeedRuntime, feeds: FeedDefinition[], now?: 
 export function describeRun(r: FeedRunResult): string {
   if (r.result === 'skipped') return `skipped: ${r.reason ?? ''}`;
   const c = r.counts;
-  const line = `added ${c.added}, updated ${c.updated}, unchanged ${c.unchanged}, expired ${c.expired}, rejected ${c.rejected}, skipped ${c.skipped}`;
+  const why = c.rejected && r.rejected_samples?.length ? ` (${r.rejected_samples.join('; ')}${c.rejected > r.rejected_samples.length ? '; …' : ''})` : '';
+  const line = `added ${c.added}, updated ${c.updated}, unchanged ${c.unchanged}, expired ${c.expired}, rejected ${c.rejected}${why}, skipped ${c.skipped}`;
   return r.result === 'ok' ? `ok: ${line}` : `error (${r.failure}): ${r.error} — stored before the error: ${line}`;
 }

@@ -1,10 +1,10 @@
-import { canonicalIp, parseCidr } from './net.ts';
+import { broaderThan, canonicalIp, DEFAULT_MAX_PREFIX, parseCidr, type PrefixLimits } from './net.ts';
 import type { WarningLists } from './warninglists.ts';
 import { feedIndicatorSchema, type FeedIndicator, type HashAlgo, type IndicatorType, type Tlp, TLP_LEVELS } from '../store/index.ts';
 import { ownValue } from '../../reserved-keys.ts';
 
 export { WarningLists, loadWarningLists, type WarningListFile } from './warninglists.ts';
-export { canonicalIp, parseCidr } from './net.ts';
+export { canonicalIp, parseCidr, DEFAULT_MAX_PREFIX, type PrefixLimits } from './net.ts';
 
 /** A row as a feed gave it, before validation: every field is untrusted text or number. */
 export interface RawIndicator {
@@ -32,6 +32,8 @@ export interface NormalizeDefaults {
   expiryDays: number;
   decayHalfLifeDays?: number;
   allowTlpRed: boolean;
+  /** Ranges broader than this are refused (default DEFAULT_MAX_PREFIX); a feed that allows broad ranges sets 0. */
+  maxPrefix?: PrefixLimits;
 }
 
 /** Why a row was not stored: `rejected` is bad data, `skipped` is policy (warning list, TLP:RED). */
@@ -172,8 +174,11 @@ export function normalizeIndicator(raw: RawIndicator, defaults: NormalizeDefault
       if (v.includes('/')) {
         const c = parseCidr(v);
         if (!c) return reject(`not a CIDR block: ${v.slice(0, 80)}`);
-        // A block this wide would flag a good part of the internet: refuse it.
-        if ((c.version === 4 && c.prefix < 8) || (c.version === 6 && c.prefix < 24)) return reject(`CIDR ${c.text} is too broad`);
+        // A block this wide would make every event in it match and every playbook fire: refuse it unless the feed allows it.
+        const widest = broaderThan(c, defaults.maxPrefix ?? DEFAULT_MAX_PREFIX);
+        if (widest !== undefined) {
+          return reject(`${c.text} is broader than /${widest}, the widest IPv${c.version} range this feed accepts (its max_prefix or allow_broad_ranges can allow it)`);
+        }
         cidr = c.prefix < (c.version === 4 ? 32 : 128);
         value = cidr ? c.text : c.text.split('/')[0] ?? c.text;
         type = c.version === 4 ? 'ipv4-addr' : 'ipv6-addr';

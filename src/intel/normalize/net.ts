@@ -86,6 +86,24 @@ export function ipToRange(ip: string): IpRange | undefined {
   return { version: c.version, start: n, end: n, prefix: c.version === 4 ? 32 : 128 };
 }
 
+/** The widest range (smallest prefix length) an indicator may name, per family. */
+export interface PrefixLimits {
+  ipv4: number;
+  ipv6: number;
+}
+
+/**
+ * Defaults for intel.max_prefix: an indicator such as 0.0.0.0/0 or 10.0.0.0/8 would make every event (or a whole
+ * network's) match and every playbook fire, so feeds refuse ranges broader than a /16 (IPv4) or a /48 (IPv6).
+ */
+export const DEFAULT_MAX_PREFIX: PrefixLimits = { ipv4: 16, ipv6: 48 };
+
+/** The limit a range is broader than, or undefined when it is within it. */
+export function broaderThan(range: IpRange, limits: PrefixLimits): number | undefined {
+  const limit = range.version === 4 ? limits.ipv4 : limits.ipv6;
+  return range.prefix < limit ? limit : undefined;
+}
+
 export function rangesOverlap(a: IpRange, b: IpRange): boolean {
   return a.version === b.version && a.start <= b.end && b.start <= a.end;
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { NyxError } from '../../errors.ts';
 import type { ActionCall, ActionDriver, ActionOutcome, DriverContext } from '../driver.ts';
-import { blockIpParamsSchema, errorText, parseParams, parseUndo, type BlockIpParams } from './common.ts';
+import { blockIpParamsSchema, errorText, guardrailRefusal, parseParams, parseUndo, type BlockIpParams } from './common.ts';
 import { createNftablesDriver } from './nftables.ts';
 import { registerActionDriver } from './index.ts';
 import { createOpnsenseDriver } from './opnsense.ts';
@@ -40,6 +40,9 @@ export function createBlockIpDriver(backends: ActionDriver<BlockIpParams>[], typ
 
     async apply(ctx: DriverContext, params: BlockIpParams): Promise<ActionOutcome> {
       const calls: ActionCall[] = [];
+      // Asked once for every backend (each backend asks again): a refused address reaches no firewall.
+      const refused = guardrailRefusal(ctx, { kind: 'ip', value: params.ip }, calls);
+      if (refused) return refused;
       const done: Array<{ type: string; undo: Record<string, unknown> }> = [];
       const summaries: string[] = [];
       const errors: string[] = [];

@@ -5,7 +5,8 @@ import { isIP } from 'node:net';
 import axios from 'axios';
 import { z } from 'zod';
 import { NyxError } from '../../errors.ts';
-import type { ActionCall, DriverContext } from '../driver.ts';
+import type { ActionCall, ActionOutcome, DriverContext } from '../driver.ts';
+import { builtinGuardrails, type ActionTarget } from '../guardrails.ts';
 
 /**
  * Helpers shared by the firewall and cloud response drivers: argv-only process execution,
@@ -103,6 +104,17 @@ export const ipAddressSchema = z
       return z.NEVER;
     }
   });
+
+/**
+ * Asks the guardrails about the exact address or account a driver is about to act on (defence in depth: the engine
+ * asked before the step, but a driver may be reached another way). Without the engine's guardrails the built-in
+ * protected addresses and critical accounts still hold. A refusal is the outcome, with nothing changed.
+ */
+export function guardrailRefusal(ctx: DriverContext, target: ActionTarget, calls: ActionCall[] = []): ActionOutcome | undefined {
+  const verdict = (ctx.guard ?? builtinGuardrails()).checkTarget(target);
+  if (verdict.ok) return undefined;
+  return { ok: false, calls, summary: `refused by guardrail ${verdict.rule}: ${verdict.reason}; nothing changed`, error: verdict.reason };
+}
 
 // ---------------------------------------------------------------- parameters
 

@@ -5,6 +5,7 @@ import type { ActionCall, ActionDriver, ActionOutcome } from '../driver.ts';
 import type { ResponseConfig } from '../config.ts';
 import { HttpCallError } from '../http.ts';
 import type { WebhookSender } from './webhook.ts';
+import { guardrailRefusal } from './common.ts';
 
 /**
  * `disable_account`: locks an account.
@@ -79,7 +80,9 @@ export function createDisableAccountDriver(settings: ResponseConfig['disable_acc
       params.method === 'linux'
         ? [{ description: [...settings.lock_command, params.user].join(' '), request: { argv: [...settings.lock_command, params.user] } }]
         : [{ description: settings.directory_webhook ? sender.describe(settings.directory_webhook) : 'directory webhook (not configured)', request: { event: 'account', action: 'disable', user: params.user } }],
-    apply: (ctx, params) => (params.method === 'linux' ? linux(params, settings.lock_command, 'locked', ctx.signal) : directory(params, 'disable', ctx.signal)),
+    apply: async (ctx, params) =>
+      guardrailRefusal(ctx, { kind: 'account', value: params.user }) ??
+      (params.method === 'linux' ? linux(params, settings.lock_command, 'locked', ctx.signal) : directory(params, 'disable', ctx.signal)),
     undo: (ctx, params) => (params.method === 'linux' ? linux(params, settings.unlock_command, 'unlocked', ctx.signal) : directory(params, 'enable', ctx.signal)),
     async status(_ctx, params) {
       if (params.method !== 'linux' || !settings.status_command) return { active: true, detail: 'no status check configured' };

@@ -21,7 +21,7 @@ import {
 import { z } from 'zod';
 import { NyxError } from '../../errors.ts';
 import type { ActionCall, ActionDriver, ActionOutcome, DriverContext } from '../driver.ts';
-import { errorText, parseParams, parseUndo } from './common.ts';
+import { errorText, guardrailRefusal, parseParams, parseUndo } from './common.ts';
 import { registerActionDriver } from './index.ts';
 import { ec2SettingsSchema, type Ec2Settings } from './settings.ts';
 
@@ -88,6 +88,8 @@ const instanceSchema = z
     VpcId: z.string().optional(),
     State: z.object({ Name: z.string().optional() }).loose().optional(),
     Tags: z.array(tagSchema).default([]),
+    PrivateIpAddress: z.string().optional(),
+    PublicIpAddress: z.string().optional(),
     SecurityGroups: z.array(z.object({ GroupId: z.string() }).loose()).default([]),
     NetworkInterfaces: z
       .array(
@@ -97,6 +99,9 @@ const instanceSchema = z
             SubnetId: z.string().optional(),
             VpcId: z.string().optional(),
             Groups: z.array(z.object({ GroupId: z.string() }).loose()).default([]),
+            PrivateIpAddresses: z.array(z.object({ PrivateIpAddress: z.string().optional() }).loose()).default([]),
+            Ipv6Addresses: z.array(z.object({ Ipv6Address: z.string().optional() }).loose()).default([]),
+            Association: z.object({ PublicIp: z.string().optional() }).loose().optional(),
           })
           .loose(),
       )
@@ -105,6 +110,15 @@ const instanceSchema = z
   })
   .loose();
 type Instance = z.infer<typeof instanceSchema>;
+
+/** Every address an instance holds (primary, secondary, public, IPv6), as EC2 describes it. */
+function instanceAddresses(instance: Instance): string[] {
+  const found = [instance.PrivateIpAddress, instance.PublicIpAddress];
+  for (const eni of instance.NetworkInterfaces) {
+    found.push(...eni.PrivateIpAddresses.map((a) => a.PrivateIpAddress), ...eni.Ipv6Addresses.map((a) => a.Ipv6Address), eni.Association?.PublicIp);
+  }
+  return [...new Set(found.filter((a): a is string => !!a))];
+}
 const describeInstancesSchema = z.object({ Reservations: z.array(z.object({ Instances: z.array(z.unknown()).default([]) }).loose()).default([]) }).loose();
 const securityGroupSchema = z
   .object({
@@ -388,6 +402,11 @@ export function createEc2IsolationDriver(input: Partial<Ec2Settings> = {}, optio
       // Defence in depth: the engine's guardrails check protected targets first; the driver refuses too.
       if (isTrue(instance.Tags, PROTECTED_TAG)) {
         return { ok: false, calls, summary: `EC2: ${params.instance_id} is protected (${PROTECTED_TAG}=true): refused, nothing changed`, error: 'protected instance' };
+      }
+      // An instance holding a protected address (an Elasticsearch node, Nyx itself) is never isolated.
+      for (const address of instanceAddresses(instance)) {
+        const refused = guardrailRefusal(ctx, { kind: 'ip', value: address }, calls);
+        if (refused) return { ...refused, summary: `EC2: ${params.instance_id} ${refused.summary}` };
       }
       if (isTrue(instance.Tags, QUARANTINE_TAGS.quarantined)) {
         const by = instance.Tags.find((t) => t.Key === QUARANTINE_TAGS.alertId)?.Value ?? 'unknown';

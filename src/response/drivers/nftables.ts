@@ -6,6 +6,7 @@ import {
   describeCommand,
   errorText,
   failedOutcome,
+  guardrailRefusal,
   normaliseIp,
   parseParams,
   parseUndo,
@@ -196,6 +197,8 @@ export function createNftablesDriver(input: Partial<NftablesSettings> = {}, opti
 
     async apply(ctx: DriverContext, params: BlockIpParams): Promise<ActionOutcome> {
       const calls: ActionCall[] = [];
+      const refused = guardrailRefusal(ctx, { kind: 'ip', value: params.ip }, calls);
+      if (refused) return refused;
       const ip = normaliseIp(params.ip);
       const set = setFor(ip.version).name;
       const undo = {

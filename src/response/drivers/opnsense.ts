@@ -6,6 +6,7 @@ import {
   clip,
   errorText,
   failedOutcome,
+  guardrailRefusal,
   auditedHttpRequest,
   normaliseIp,
   parseParams,
@@ -125,6 +126,8 @@ export function createOpnsenseDriver(input: OpnsenseSettings | z.input<typeof op
 
     async apply(ctx: DriverContext, params: BlockIpParams): Promise<ActionOutcome> {
       const calls: ActionCall[] = [];
+      const refused = guardrailRefusal(ctx, { kind: 'ip', value: params.ip }, calls);
+      if (refused) return refused;
       const ip = normaliseIp(params.ip).address;
       const undo = {
         backend: 'opnsense',

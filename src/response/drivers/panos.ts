@@ -7,6 +7,7 @@ import {
   clip,
   errorText,
   failedOutcome,
+  guardrailRefusal,
   auditedHttpRequest,
   normaliseIp,
   parseParams,
@@ -185,6 +186,8 @@ export function createPanosDriver(input: PanosSettings | z.input<typeof panosSet
 
     async apply(ctx: DriverContext, params: BlockIpParams): Promise<ActionOutcome> {
       const calls: ActionCall[] = [];
+      const refused = guardrailRefusal(ctx, { kind: 'ip', value: params.ip }, calls);
+      if (refused) return refused;
       const ip = normaliseIp(params.ip).address;
       const undo = {
         backend: 'panos',

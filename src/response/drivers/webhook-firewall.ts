@@ -7,6 +7,7 @@ import {
   clip,
   errorText,
   failedOutcome,
+  guardrailRefusal,
   auditedHttpRequest,
   normaliseIp,
   parseParams,
@@ -118,6 +119,8 @@ export function createWebhookFirewallDriver(
 
     async apply(ctx: DriverContext, params: BlockIpParams): Promise<ActionOutcome> {
       const calls: ActionCall[] = [];
+      const refused = guardrailRefusal(ctx, { kind: 'ip', value: params.ip }, calls);
+      if (refused) return refused;
       const ip = normaliseIp(params.ip).address;
       const expiresAt = new Date(Date.now() + params.ttl_seconds * 1000).toISOString();
       const undo = {
