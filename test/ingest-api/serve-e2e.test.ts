@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import { runNyx } from '../support/cli.ts';
 import { testClient, testElasticUrl, uniqueNamespace } from '../support/elastic.ts';
-import { agentEvent, bootstrappedCluster, get, postJson, postRaw, startServeProcess, type IngestBody } from './support.ts';
+import { agentEvent, bootstrappedCluster, get, operatorAuth, postJson, postRaw, startServeProcess, TEST_OPERATOR_TOKEN, type IngestBody } from './support.ts';
 
 // One real `nyx serve` process; agents and tokens are made with the real `nyx agents` commands.
-const env = { ELASTICSEARCH_URL: testElasticUrl(), NYX__SERVE__AUTH_CACHE_MS: '0' };
+const env = { ELASTICSEARCH_URL: testElasticUrl(), NYX__SERVE__AUTH_CACHE_MS: '0', NYX_OPERATOR_TOKEN: TEST_OPERATOR_TOKEN };
 const es = testClient();
 let server: Awaited<ReturnType<typeof startServeProcess>>;
 
@@ -172,7 +172,7 @@ test('health and Prometheus metrics', async () => {
   assert.equal(health.status, 200);
   assert.deepEqual((health.body as { elasticsearch: { reachable: boolean } }).elasticsearch.reachable, true);
   assert.equal(typeof (health.body as { queue: { events: number } }).queue.events, 'number');
-  const metrics = await get(`${server.url}/metrics`);
+  const metrics = await get(`${server.url}/metrics`, operatorAuth);
   assert.match(String(metrics.body), /# TYPE nyx_ingest_events_total counter/);
   assert.match(String(metrics.body), /nyx_ingest_events_total\{namespace="e2e_[0-9a-f]+",outcome="stored"\} \d+/);
   assert.match(String(metrics.body), /nyx_ingest_bulk_duration_seconds_bucket\{le="\+Inf"\} \d+/);
