@@ -157,7 +157,8 @@ test('expired and revoked enrollment tokens are refused; the key is stored only 
   const listed = (JSON.parse(list.stdout) as Array<Record<string, unknown>>).find((t) => t.token_id === tokenId);
   assert.equal(listed?.status, 'active');
   assert.ok(!JSON.stringify(listed).includes(token.split('.')[2] as string), 'token list never shows the secret');
-  assert.equal((await runNyx(['agents', 'token', 'revoke', tokenId], env)).code, 0);
+  const revoked = await runNyx(['agents', 'token', 'revoke', tokenId], env);
+  assert.equal(revoked.code, 0, revoked.stderr);
   const refused = await enroll(token);
   assert.equal(refused.status, 403);
   assert.match(String((refused.body as { error: string }).error), /revoked/);
