@@ -25,7 +25,7 @@ export function registerAgentsCommands(program: Command): void {
 
   agents
     .command('revoke <agent-id>')
-    .description('revoke an agent: its key stops working (within serve.auth_cache_ms on running servers)')
+    .description('revoke an agent: its key stops working (within serve.auth_cache_ms on running servers); an id starting with "-" (an older one) goes after --')
     .action(async (agentId: string, _opts, cmd: Command) => {
       const { createAgentRegistry } = await import('../../agents/index.ts');
       const { loaded, ctx } = await commandElastic(cmd);
@@ -88,7 +88,7 @@ export function registerAgentsCommands(program: Command): void {
 
   token
     .command('revoke <token-id>')
-    .description('revoke an enrollment token: no new agent can enroll with it (enrolled agents keep their keys)')
+    .description('revoke an enrollment token: no new agent can enroll with it (enrolled agents keep their keys); an id starting with "-" goes after --')
     .action(async (tokenId: string, _opts, cmd: Command) => {
       const { createAgentRegistry } = await import('../../agents/index.ts');
       const { loaded, ctx } = await commandElastic(cmd);
