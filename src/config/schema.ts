@@ -67,7 +67,11 @@ const serveSchema = z
      * Proxies (addresses or CIDRs) whose X-Forwarded-For names the client, for per-address limits behind a
      * load balancer; empty: the peer address is the client.
      */
-    trust_proxy: z.array(z.string().min(1)).default([]),
+    trust_proxy: z.preprocess(
+      // From env (NYX__SERVE__TRUST_PROXY) a comma-separated list.
+      (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
+      z.array(z.string().min(1)).default([]),
+    ),
     /** An agent not seen for this long is listed as stale. */
     agent_stale_after_seconds: z.number().int().positive().default(600),
     retry_after_seconds: z.number().int().positive().default(5),

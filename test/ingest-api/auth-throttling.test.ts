@@ -11,8 +11,8 @@ const es = testClient();
 const baseEnv = { ELASTICSEARCH_URL: testElasticUrl(), NYX_OPERATOR_TOKEN: TEST_OPERATOR_TOKEN };
 /** Tenant limit low enough that five agents exceed it at once; failures high enough that refusals here never block. */
 const mainEnv = { ...baseEnv, NYX__SERVE__RATE_LIMIT__TENANT_REQUESTS_PER_SECOND: '0.1', NYX__SERVE__RATE_LIMIT__TENANT_BURST: '10', NYX__SERVE__AUTH_RATE_LIMIT__FAILURES: '100' };
-/** Five failures per ten minutes: once used up, nothing refills during the test. */
-const floodEnv = { ...baseEnv, NYX__SERVE__AUTH_RATE_LIMIT__FAILURES: '5', NYX__SERVE__AUTH_RATE_LIMIT__PER_SECONDS: '600' };
+/** Five failures per ten minutes (once used up, nothing refills during the test); 127.0.0.1 is a trusted proxy. */
+const floodEnv = { ...baseEnv, NYX__SERVE__AUTH_RATE_LIMIT__FAILURES: '5', NYX__SERVE__AUTH_RATE_LIMIT__PER_SECONDS: '600', NYX__SERVE__TRUST_PROXY: '127.0.0.1' };
 let main: Awaited<ReturnType<typeof startServeProcess>>;
 let flood: Awaited<ReturnType<typeof startServeProcess>>;
 
@@ -177,6 +177,13 @@ test('an agent-key id Elasticsearch does not know costs one look-up per window, 
     assert.match(errorOf(res), /agent key is not known/);
   }
   assert.equal((await unknownKeyLookups(flood.url)) - before, 1);
+
+  // 127.0.0.3 has used up its failures now. It is no proxy, so the client it names is not believed…
+  const spoofed = await send(`${flood.url}/api/ingest`, { from: '127.0.0.3', headers: { 'x-agent-key': madeUpKey(), 'x-forwarded-for': '198.51.100.11' }, body: agentEvent() });
+  assert.equal(spoofed.status, 429);
+  // …while the trusted proxy (127.0.0.1, itself throttled above) forwards a client with a clean record.
+  const forwarded = await send(`${flood.url}/api/ingest`, { from: '127.0.0.1', headers: { 'x-agent-key': madeUpKey(), 'x-forwarded-for': '198.51.100.12' }, body: agentEvent() });
+  assert.equal(forwarded.status, 401);
 });
 
 test('per-tenant limit: five agents of one tenant at full speed are held to it, another tenant is unaffected', async () => {
