@@ -9,6 +9,8 @@
 // CSI U+009B, which some terminals obey in UTF-8), the line and paragraph separators, and the Unicode bidi
 // controls (ALM, LRM, RLM, LRE..RLO, LRI..PDI) that reorder what follows them.
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu;
+// What JSON.stringify leaves raw inside strings (it escapes C0 itself; C0 outside strings is its own indentation).
+const UNSAFE_IN_JSON = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu;
 
 function visible(char: string): string {
   const code = char.codePointAt(0) ?? 0;
@@ -25,7 +27,7 @@ export function escapeForTerminal(text: string): string {
  * way, so `--json` stays valid JSON with the same values and is safe to read in a terminal too.
  */
 export function jsonForTerminal(value: unknown, indent?: number): string {
-  return JSON.stringify(value, null, indent).replace(UNSAFE, (char) => `\\u${(char.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value, null, indent).replace(UNSAFE_IN_JSON, (char) => `\\u${(char.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`);
 }
 
 /** Prints one line of text, escaped. */

@@ -47,4 +47,7 @@ test('escapeForTerminal shows every control as an escape and leaves other text a
   const value = { s: '\u009b\u202e\u001b' };
   assert.deepEqual(JSON.parse(jsonForTerminal(value)), value);
   assert.doesNotMatch(jsonForTerminal(value), TERMINAL_CONTROLS);
+  // Indented JSON keeps its line breaks (structure, not data) and parses back.
+  assert.deepEqual(JSON.parse(jsonForTerminal({ a: ['x\ny'] }, 2)), { a: ['x\ny'] });
+  assert.equal(jsonForTerminal({ a: 1 }, 2), '{\n  "a": 1\n}');
 });
