@@ -15,6 +15,11 @@ export class OperatorCredential {
     this.expected = digest(token);
   }
 
+  /** Names the credential in an audit trail without revealing it: a short fingerprint of its hash. */
+  get fingerprint(): string {
+    return `sha256:${createHash('sha256').update(this.expected).digest('hex').slice(0, 16)}`;
+  }
+
   /** Whether an Authorization header carries the operator token. */
   accepts(authorization: string | undefined): boolean {
     const presented = /^Bearer\s+(\S{1,1024})$/i.exec(authorization ?? '')?.[1];
