@@ -16,8 +16,13 @@ export interface IssuedSecret {
 
 const ID_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
 
+/**
+ * 16 base64url characters. Operators type ids as command arguments (`nyx agents token revoke <id>`), and an id
+ * starting with "-" would be read as an option (one in 64 did, and the command failed): the first character
+ * is never "-" (an "A" in its place costs a fraction of one of the 96 random bits).
+ */
 export function newId(): string {
-  return randomBytes(12).toString('base64url');
+  return randomBytes(12).toString('base64url').replace(/^-/, 'A');
 }
 
 export function issueSecret(kind: SecretKind, id: string = newId()): IssuedSecret {

@@ -66,6 +66,7 @@ export async function writeClusterAsset(client: Client, kind: AssetKind, name: s
       return;
     case 'index_template':
       await client.indices.putIndexTemplate({ name, ...(body as object), _meta: meta } as Parameters<Client['indices']['putIndexTemplate']>[0]);
+      await extendExistingIndexMappings(client, body);
       return;
     case 'ingest_pipeline':
       await client.ingest.putPipeline({ id: name, ...(body as object), _meta: meta } as Parameters<Client['ingest']['putPipeline']>[0]);
@@ -76,6 +77,23 @@ export async function writeClusterAsset(client: Client, kind: AssetKind, name: s
     case 'ml_datafeed':
       await client.ml.putDatafeed({ datafeed_id: name, ...(body as object) } as Parameters<Client['ml']['putDatafeed']>[0]);
       return;
+  }
+}
+
+/**
+ * A template shapes only indices created after it, so a field added to one of Nyx's own stores (a plain index
+ * named exactly by its template, such as nyx-enrollment-tokens) would be refused by the index that already
+ * exists (`dynamic: strict`). New fields are added to that index's mapping too; Elasticsearch refuses a
+ * change to an existing field, which then fails the bootstrap with its reason. Data streams are left alone.
+ */
+async function extendExistingIndexMappings(client: Client, body: Record<string, unknown>): Promise<void> {
+  const patterns = body.index_patterns;
+  const properties = ((body.template as { mappings?: { properties?: Record<string, unknown> } } | undefined)?.mappings)?.properties;
+  if (body.data_stream !== undefined || !properties || !Array.isArray(patterns)) return;
+  for (const index of patterns) {
+    if (typeof index !== 'string' || /[*?,]/.test(index)) continue;
+    if (!(await client.indices.exists({ index }))) continue;
+    await client.indices.putMapping({ index, properties } as Parameters<Client['indices']['putMapping']>[0]);
   }
 }
 

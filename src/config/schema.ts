@@ -32,13 +32,46 @@ const serveSchema = z
     max_events_per_request: z.number().int().positive().default(10_000),
     /** Per-agent token bucket over requests: sustained rate and burst. */
     rate_limit: z
-      .object({ requests_per_second: z.number().positive().default(20), burst: z.number().int().positive().default(40) })
+      .object({
+        requests_per_second: z.number().positive().default(20),
+        burst: z.number().int().positive().default(40),
+        /**
+         * The same over all of one tenant's agents, so enrolling more agents does not multiply what a tenant may
+         * send. Unset: ten agents' worth (10 × requests_per_second and 10 × burst).
+         */
+        tenant_requests_per_second: z.number().positive().optional(),
+        tenant_burst: z.number().int().positive().optional(),
+      })
       .strict()
-      .default({ requests_per_second: 20, burst: 40 }),
+      .prefault({}),
     /** Events waiting for Elasticsearch across all requests; beyond it the API answers 503. */
     max_queued_events: z.number().int().positive().default(100_000),
     /** How long a verified agent key is trusted before it is read again (revocation delay across replicas). */
     auth_cache_ms: z.number().int().min(0).default(5_000),
+    /**
+     * Failed agent-key, enrollment and operator-token attempts per client address: `failures` within
+     * `per_seconds` (a token bucket), then 429 + Retry-After. Keys already verified keep working.
+     */
+    auth_rate_limit: z
+      .object({
+        failures: z.number().int().positive().default(10),
+        per_seconds: z.number().int().positive().default(60),
+        /** An agent-key or token id Elasticsearch does not know is answered from memory this long. */
+        unknown_key_cache_seconds: z.number().int().positive().default(60),
+        /** Addresses and ids tracked at most (least recently used dropped first): memory stays bounded. */
+        max_tracked: z.number().int().positive().max(1_000_000).default(10_000),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * Proxies (addresses or CIDRs) whose X-Forwarded-For names the client, for per-address limits behind a
+     * load balancer; empty: the peer address is the client.
+     */
+    trust_proxy: z.preprocess(
+      // From env (NYX__SERVE__TRUST_PROXY) a comma-separated list.
+      (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
+      z.array(z.string().min(1)).default([]),
+    ),
     /** An agent not seen for this long is listed as stale. */
     agent_stale_after_seconds: z.number().int().positive().default(600),
     retry_after_seconds: z.number().int().positive().default(5),

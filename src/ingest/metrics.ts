@@ -60,6 +60,7 @@ export class IngestMetrics {
   readonly requests = new Counter('nyx_ingest_requests_total', 'Ingest API requests by route and HTTP status.');
   readonly rejections = new Counter('nyx_ingest_request_rejections_total', 'Whole requests refused, by reason.');
   readonly hookFailures = new Counter('nyx_ingest_hook_failures_total', 'Ingest hook calls that threw, by hook.');
+  readonly authLookups = new Counter('nyx_auth_lookups_total', 'Elasticsearch reads of agent keys and enrollment tokens, by what and whether it was found.');
   readonly bulkLatency = new Histogram('nyx_ingest_bulk_duration_seconds', 'Elasticsearch bulk request duration.', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
   queueDepth = 0;
 
@@ -69,6 +70,7 @@ export class IngestMetrics {
       ...this.requests.render(),
       ...this.rejections.render(),
       ...this.hookFailures.render(),
+      ...this.authLookups.render(),
       ...this.bulkLatency.render(),
       '# HELP nyx_ingest_queue_events Events accepted by the API and waiting for Elasticsearch.',
       '# TYPE nyx_ingest_queue_events gauge',

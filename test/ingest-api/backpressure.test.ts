@@ -8,7 +8,7 @@ import { testClient, testElasticUrl, uniqueNamespace } from '../support/elastic.
 import { connectElastic } from '../../src/elastic/connect.ts';
 import { startIngestApi } from '../../src/ingest/api/server.ts';
 import { createAgentRegistry } from '../../src/agents/index.ts';
-import { agentEvent, bootstrappedCluster, get, postJson, startServeProcess, testConfig, type IngestBody } from './support.ts';
+import { agentEvent, bootstrappedCluster, get, operatorAuth, postJson, startServeProcess, testConfig, TEST_OPERATOR_TOKEN, type IngestBody } from './support.ts';
 
 const es = testClient();
 const target = new URL(testElasticUrl());
@@ -120,7 +120,7 @@ test('Elasticsearch answers 429 (whole bulk or per item): 503 with Retry-After, 
   const stub = await overloadedStub(mode);
   const config = testConfig({}, stub.url);
   const ctx = await connectElastic(config, {});
-  const api = await startIngestApi(ctx, { config, secrets: {} });
+  const api = await startIngestApi(ctx, { config, secrets: { operatorToken: TEST_OPERATOR_TOKEN } });
   try {
     const ns = uniqueNamespace('busy');
     const registry = createAgentRegistry(ctx.client, config);
@@ -144,7 +144,7 @@ test('Elasticsearch answers 429 (whole bulk or per item): 503 with Retry-After, 
     const ok = await postJson(`${api.url}/api/ingest`, [agentEvent({ seq: 1 }), agentEvent({ seq: 2 })], key);
     assert.equal(ok.status, 200);
     assert.equal(await countStored(ns), 2);
-    const metrics = await get(`${api.url}/metrics`);
+    const metrics = await get(`${api.url}/metrics`, operatorAuth);
     assert.match(String(metrics.body), /nyx_ingest_request_rejections_total\{reason="backpressure"\} 2/);
   } finally {
     await api.stop();

@@ -1,7 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { registerIngestHook, type IngestHookContext } from '../../src/ingest/hooks.ts';
-import { agentEvent, postJson, startTestApi, type IngestBody } from './support.ts';
+import { agentEvent, operatorAuth, postJson, startTestApi, type IngestBody } from './support.ts';
 
 const apis: Array<{ close(): Promise<void> }> = [];
 after(async () => {
@@ -49,7 +49,7 @@ test('an ingest hook sees the ECS documents before indexing, may enrich them, an
     await api.ctx.client.indices.refresh({ index: `logs-endpoint-${api.namespace}` });
     const res = await api.ctx.client.search({ index: `logs-endpoint-${api.namespace}` });
     assert.deepEqual((res.hits.hits[0]?._source as { tags?: string[] }).tags, ['hooked']);
-    const metrics = await fetch(`${api.url}/metrics`).then((r) => r.text());
+    const metrics = await fetch(`${api.url}/metrics`, { headers: operatorAuth }).then((r) => r.text());
     assert.match(metrics, /nyx_ingest_hook_failures_total\{hook="test-broken"\} 2/);
   } finally {
     unregister();

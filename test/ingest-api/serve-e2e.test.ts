@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import { runNyx } from '../support/cli.ts';
 import { testClient, testElasticUrl, uniqueNamespace } from '../support/elastic.ts';
-import { agentEvent, bootstrappedCluster, get, postJson, postRaw, startServeProcess, type IngestBody } from './support.ts';
+import { agentEvent, bootstrappedCluster, get, operatorAuth, postJson, postRaw, startServeProcess, TEST_OPERATOR_TOKEN, type IngestBody } from './support.ts';
 
 // One real `nyx serve` process; agents and tokens are made with the real `nyx agents` commands.
-const env = { ELASTICSEARCH_URL: testElasticUrl(), NYX__SERVE__AUTH_CACHE_MS: '0' };
+const env = { ELASTICSEARCH_URL: testElasticUrl(), NYX__SERVE__AUTH_CACHE_MS: '0', NYX_OPERATOR_TOKEN: TEST_OPERATOR_TOKEN };
 const es = testClient();
 let server: Awaited<ReturnType<typeof startServeProcess>>;
 
@@ -159,7 +159,8 @@ test('expired and revoked enrollment tokens are refused; the key is stored only 
   const listed = (JSON.parse(list.stdout) as Array<Record<string, unknown>>).find((t) => t.token_id === tokenId);
   assert.equal(listed?.status, 'active');
   assert.ok(!JSON.stringify(listed).includes(token.split('.')[2] as string), 'token list never shows the secret');
-  assert.equal((await runNyx(['agents', 'token', 'revoke', tokenId], env)).code, 0);
+  const revoked = await runNyx(['agents', 'token', 'revoke', tokenId], env);
+  assert.equal(revoked.code, 0, revoked.stderr);
   const refused = await enroll(token);
   assert.equal(refused.status, 403);
   assert.match(String((refused.body as { error: string }).error), /revoked/);
@@ -174,7 +175,7 @@ test('health and Prometheus metrics', async () => {
   assert.equal(health.status, 200);
   assert.deepEqual((health.body as { elasticsearch: { reachable: boolean } }).elasticsearch.reachable, true);
   assert.equal(typeof (health.body as { queue: { events: number } }).queue.events, 'number');
-  const metrics = await get(`${server.url}/metrics`);
+  const metrics = await get(`${server.url}/metrics`, operatorAuth);
   assert.match(String(metrics.body), /# TYPE nyx_ingest_events_total counter/);
   assert.match(String(metrics.body), /nyx_ingest_events_total\{namespace="e2e_[0-9a-f]+",outcome="stored"\} \d+/);
   assert.match(String(metrics.body), /nyx_ingest_bulk_duration_seconds_bucket\{le="\+Inf"\} \d+/);

@@ -6,6 +6,10 @@ import { startIngestApi, type RunningIngestApi } from '../../src/ingest/api/serv
 import { testElasticUrl, uniqueNamespace } from '../support/elastic.ts';
 import { spawnNyx, type NyxProcess } from '../support/cli.ts';
 
+/** The operator credential every test server gets (NYX_OPERATOR_TOKEN): /metrics asks for it. */
+export const TEST_OPERATOR_TOKEN = 'nyx-test-operator-token-0123456789';
+export const operatorAuth = { authorization: `Bearer ${TEST_OPERATOR_TOKEN}` };
+
 export function testConfig(serve: Record<string, unknown> = {}, url = testElasticUrl()): NyxConfig {
   return configSchema.parse({ elasticsearch: { url, connect_wait_ms: 5000 }, serve: { port: 0, ...serve } });
 }
@@ -38,7 +42,7 @@ export interface TestApi {
 export async function startTestApi(serve: Record<string, unknown> = {}): Promise<TestApi> {
   const ctx = await bootstrappedCluster();
   const config = testConfig(serve);
-  const running = await startIngestApi(ctx, { config, secrets: {} });
+  const running = await startIngestApi(ctx, { config, secrets: { operatorToken: TEST_OPERATOR_TOKEN } });
   const registry = createAgentRegistry(ctx.client, config);
   const namespace = uniqueNamespace('api');
   return {

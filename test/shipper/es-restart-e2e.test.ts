@@ -9,7 +9,7 @@ import { runBootstrap } from '../../src/bootstrap/index.ts';
 import { readStatus, type ShipperStatus } from '../../src/shipper/status.ts';
 import { runNyx, spawnNyx, type NyxProcess } from '../support/cli.ts';
 import { uniqueNamespace } from '../support/elastic.ts';
-import { get, startServeProcess, testConfig } from '../ingest-api/support.ts';
+import { get, operatorAuth, startServeProcess, testConfig, TEST_OPERATOR_TOKEN } from '../ingest-api/support.ts';
 import { storedLines, waitForCount, writeShipperConfig } from './support.ts';
 
 /**
@@ -111,7 +111,7 @@ test('Elasticsearch really stopped for 30 s and restarted under `nyx serve` whil
     const index = `logs-syslog-${ns}`;
     const token = await runNyx(['agents', 'token', 'create', '--namespace', ns], ES);
     assert.equal(token.code, 0, token.stderr);
-    serve = await startServeProcess(ES);
+    serve = await startServeProcess({ ...ES, NYX_OPERATOR_TOKEN: TEST_OPERATOR_TOKEN });
     const health = async (): Promise<{ status: number; body: { status?: string; elasticsearch?: { reachable?: boolean } } }> => {
       const res = await get(`${serve!.url}/api/health`);
       return { status: res.status, body: res.body as { status?: string; elasticsearch?: { reachable?: boolean } } };
@@ -199,7 +199,7 @@ test('Elasticsearch really stopped for 30 s and restarted under `nyx serve` whil
       return s && s.queue.depth === 0 && s.queue.in_flight === 0 ? s : undefined;
     });
     await sleep(1_000);
-    const metrics = String((await get(`${serve.url}/metrics`)).body).split('\n');
+    const metrics = String((await get(`${serve.url}/metrics`, operatorAuth)).body).split('\n');
     const sum = (re: RegExp): number => metrics.filter((l) => re.test(l)).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
     log(`nyx serve: ${sum(/^nyx_ingest_requests_total\{route="\/api\/ingest",status="503"\}/)} ingest requests answered 503, ${sum(/^nyx_ingest_events_total\{.*outcome="duplicate"\}/)} resent events recognised as duplicates`);
 

@@ -3,11 +3,8 @@ import type { Command } from 'commander';
 import { NyxError } from '../../errors.ts';
 import { ACTION_STATUSES, type ActionStatus } from '../../response/action-statuses.ts';
 import { commandElastic } from '../context.ts';
+import { formatTable, jsonForTerminal, printLine } from '../terminal.ts';
 
-function table(rows: string[][]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
-}
 
 function operator(by?: string): string {
   if (by) return by;
@@ -34,10 +31,10 @@ export function registerActionsCommands(program: Command): void {
       const engine = createResponseEngine(ctx, loaded);
       const list = await engine.store.listActions({ ...(opts.status ? { statuses: [opts.status as ActionStatus] } : {}), ...(opts.alert ? { alertId: opts.alert } : {}) });
       await ctx.client.close();
-      if (opts.json) return console.log(JSON.stringify(list));
-      if (!list.length) return console.log('no actions');
+      if (opts.json) return console.log(jsonForTerminal(list));
+      if (!list.length) return printLine('no actions');
       console.log(
-        table([
+        formatTable([
           ['ACTION', 'STATUS', 'PLAYBOOK/STEP', 'TYPE', 'LEVEL', 'TARGET', 'ALERT', 'EXPIRES'],
           ...list.map((a) => [a.id, a.status, `${a.playbook}/${a.step}`, a.type, a.level, a.target?.value ?? '-', a.alert.id, a.expires_at ?? a.approval?.expires_at ?? '-']),
         ]),
@@ -55,18 +52,18 @@ export function registerActionsCommands(program: Command): void {
       const { record, active, detail } = await engine.status(id);
       const trail = await engine.store.auditTrail(id);
       await ctx.client.close();
-      if (opts.json) return console.log(JSON.stringify({ record, active, detail, audit: trail }));
-      console.log(`action ${record.id}: ${record.status}`);
-      console.log(`  alert ${record.alert.id} rule ${record.alert.rule_id} (${record.alert.rule_name}) severity ${record.alert.severity} score ${record.alert.risk_score}`);
-      console.log(`  playbook ${record.playbook} step ${record.step} type ${record.type} level ${record.level}`);
-      if (record.target) console.log(`  target ${record.target.kind} ${record.target.value}`);
-      if (record.approval) console.log(`  approval: ${record.approval.required ? 'required' : 'not required'}${record.approval.decision ? `, ${record.approval.decision}` : ''}${record.approval.by ? ` by ${record.approval.by}` : ''}${record.approval.expires_at ? `, expires ${record.approval.expires_at}` : ''}`);
-      if (record.summary) console.log(`  ${record.summary}`);
-      for (const c of record.calls) console.log(`  call: ${c.description}${c.status !== undefined ? ` → ${String(c.status)}` : ''}`);
-      if (record.expires_at) console.log(`  TTL ends ${record.expires_at}`);
-      if (record.undo_hint) console.log(`  undo: ${record.undo_hint}`);
-      if (active !== undefined || detail) console.log(`  in effect: ${active === undefined ? '?' : active ? 'yes' : 'no'}${detail ? ` (${detail})` : ''}`);
-      for (const e of trail) console.log(`  ${e['@timestamp']} ${e.event} by ${e.actor}${e.reason ? `: ${e.reason}` : ''}`);
+      if (opts.json) return console.log(jsonForTerminal({ record, active, detail, audit: trail }));
+      printLine(`action ${record.id}: ${record.status}`);
+      printLine(`  alert ${record.alert.id} rule ${record.alert.rule_id} (${record.alert.rule_name}) severity ${record.alert.severity} score ${record.alert.risk_score}`);
+      printLine(`  playbook ${record.playbook} step ${record.step} type ${record.type} level ${record.level}`);
+      if (record.target) printLine(`  target ${record.target.kind} ${record.target.value}`);
+      if (record.approval) printLine(`  approval: ${record.approval.required ? 'required' : 'not required'}${record.approval.decision ? `, ${record.approval.decision}` : ''}${record.approval.by ? ` by ${record.approval.by}` : ''}${record.approval.expires_at ? `, expires ${record.approval.expires_at}` : ''}`);
+      if (record.summary) printLine(`  ${record.summary}`);
+      for (const c of record.calls) printLine(`  call: ${c.description}${c.status !== undefined ? ` → ${String(c.status)}` : ''}`);
+      if (record.expires_at) printLine(`  TTL ends ${record.expires_at}`);
+      if (record.undo_hint) printLine(`  undo: ${record.undo_hint}`);
+      if (active !== undefined || detail) printLine(`  in effect: ${active === undefined ? '?' : active ? 'yes' : 'no'}${detail ? ` (${detail})` : ''}`);
+      for (const e of trail) printLine(`  ${e['@timestamp']} ${e.event} by ${e.actor}${e.reason ? `: ${e.reason}` : ''}`);
     });
 
   actions
@@ -78,7 +75,7 @@ export function registerActionsCommands(program: Command): void {
       const { loaded, ctx } = await commandElastic(cmd);
       const rec = await createResponseEngine(ctx, loaded, { refresh: 'wait_for' }).undo(id, operator(opts.by));
       await ctx.client.close();
-      console.log(`undone ${rec.id}: ${rec.summary ?? ''}`);
+      printLine(`undone ${rec.id}: ${rec.summary ?? ''}`);
     });
 
   for (const decision of ['approve', 'reject'] as const) {
@@ -92,7 +89,7 @@ export function registerActionsCommands(program: Command): void {
         const engine = createResponseEngine(ctx, loaded, { refresh: 'wait_for' });
         const rec = decision === 'approve' ? await engine.approve(id, operator(opts.by)) : await engine.reject(id, operator(opts.by));
         await ctx.client.close();
-        console.log(`${rec.status} ${rec.id} (${rec.playbook}/${rec.step}, ${rec.type}) by ${rec.approval?.by ?? '?'}`);
+        printLine(`${rec.status} ${rec.id} (${rec.playbook}/${rec.step}, ${rec.type}) by ${rec.approval?.by ?? '?'}`);
       });
   }
 }

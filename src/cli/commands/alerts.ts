@@ -4,6 +4,7 @@ import type { AlertStatus, CloseReason, StoredAlert } from '../../alerts/index.t
 import { ALERT_STATUSES, CLOSE_REASONS } from '../../alerts/schema.ts';
 import { NyxError } from '../../errors.ts';
 import { commandElastic } from '../context.ts';
+import { jsonForTerminal, printLine } from '../terminal.ts';
 
 function actor(by: string | undefined): string {
   return by ?? process.env.NYX_USER ?? userInfo().username;
@@ -65,11 +66,11 @@ export function registerAlertsCommands(program: Command): void {
       const { ctx } = await commandElastic(cmd);
       try {
         const found = await listAlerts(ctx.client, { status: parseStatus(opts.status), ruleId: opts.rule, since: opts.since, namespace: opts.namespace, size: limit });
-        if (opts.json) for (const a of found) console.log(JSON.stringify(a));
+        if (opts.json) for (const a of found) console.log(jsonForTerminal(a));
         else {
-          console.log(['ID'.padEnd(32), 'CREATED (UTC)'.padEnd(19), 'STATUS'.padEnd(12), 'SEV', 'RISK', 'ENTITY'.padEnd(22), 'RULE'].join('  '));
-          for (const a of found) console.log(row(a));
-          console.log(`${found.length} alerts`);
+          printLine(['ID'.padEnd(32), 'CREATED (UTC)'.padEnd(19), 'STATUS'.padEnd(12), 'SEV', 'RISK', 'ENTITY'.padEnd(22), 'RULE'].join('  '));
+          for (const a of found) printLine(row(a));
+          printLine(`${found.length} alerts`);
         }
       } finally {
         await ctx.client.close();
@@ -86,7 +87,8 @@ export function registerAlertsCommands(program: Command): void {
       const { ctx } = await commandElastic(cmd);
       try {
         const a = await getAlert(ctx.client, id, opts.namespace);
-        console.log(opts.json ? JSON.stringify(a) : describe(a).join('\n'));
+        if (opts.json) console.log(jsonForTerminal(a));
+        else for (const line of describe(a)) printLine(line);
       } finally {
         await ctx.client.close();
       }
@@ -97,7 +99,7 @@ export function registerAlertsCommands(program: Command): void {
     const { ctx } = await commandElastic(cmd);
     try {
       const a = await transitionAlert(ctx.client, id, { to, by: actor(opts.by), reason: opts.reason as CloseReason | undefined, comment: opts.comment }, opts.namespace);
-      console.log(`${a.id} ${a.alert.nyx.alert.status}${a.alert.nyx.alert.status_reason ? ` (${a.alert.nyx.alert.status_reason})` : ''} by ${actor(opts.by)}`);
+      printLine(`${a.id} ${a.alert.nyx.alert.status}${a.alert.nyx.alert.status_reason ? ` (${a.alert.nyx.alert.status_reason})` : ''} by ${actor(opts.by)}`);
     } finally {
       await ctx.client.close();
     }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { NyxError } from '../../errors.ts';
 import type { FeedState } from '../../intel/index.ts';
 import { commandConfig, commandElastic, progress, untilStopSignal } from '../context.ts';
+import { jsonForTerminal, printLine, printTable } from '../terminal.ts';
 
 function age(iso: string | undefined): string {
   if (!iso) return '-';
@@ -12,10 +13,6 @@ function age(iso: string | undefined): string {
   return `${Math.round(s / 86400)}d ago`;
 }
 
-function pad(rows: string[][]): string[] {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd());
-}
 
 export function registerFeedsCommands(program: Command): void {
   const feeds = program.command('feeds').description('threat-intel feeds (MISP, NVD, OSINT): list, sync now, keep on schedule, status');
@@ -29,7 +26,7 @@ export function registerFeedsCommands(program: Command): void {
       const defs = loadFeedDefinitions(config.intel.feeds_dir);
       const rows = [['FEED', 'KIND', 'SCHEDULE', 'ENABLED', 'AUTH', 'URL']];
       for (const f of defs) rows.push([f.name, f.kind, f.schedule, f.enabled ? 'yes' : 'no', f.auth ? `$${f.auth.env}` : '-', f.url.split('?')[0] ?? '']);
-      for (const line of pad(rows)) console.log(line);
+      printTable(rows);
     });
 
   feeds
@@ -42,7 +39,7 @@ export function registerFeedsCommands(program: Command): void {
       const chosen = name ? defs.filter((f) => f.name === name) : defs.filter((f) => f.enabled);
       if (name && !chosen.length) throw new NyxError(`no feed named ${name}`, `known: ${defs.map((f) => f.name).join(', ') || 'none'} (in ${loaded.config.intel.feeds_dir}/)`);
       const results = await syncFeeds(feedRuntime(ctx, loaded, progress), chosen);
-      for (const r of results) console.log(`${r.feed}: ${describeRun(r)}`);
+      for (const r of results) printLine(`${r.feed}: ${describeRun(r)}`);
       await ctx.client.close();
       if (results.some((r) => r.result === 'error')) process.exitCode = 1;
     });
@@ -55,7 +52,7 @@ export function registerFeedsCommands(program: Command): void {
       const { startFeedSchedule } = await import('../../intel/index.ts');
       const { loaded, ctx } = await commandElastic(cmd);
       const running = await startFeedSchedule(ctx, loaded, { runNow: !!opts.now });
-      console.log(running.describe);
+      printLine(running.describe);
       await untilStopSignal();
       progress('stopping…');
       await running.stop();
@@ -77,7 +74,7 @@ export function registerFeedsCommands(program: Command): void {
       }
       await ctx.client.close();
       if (opts.json) {
-        console.log(JSON.stringify(states));
+        console.log(jsonForTerminal(states));
         return;
       }
       const rows = [['FEED', 'KIND', 'LAST RUN', 'RESULT', 'CURSOR', 'ADDED', 'UPDATED', 'EXPIRED', 'REJECTED', 'LAST ERROR']];
@@ -96,6 +93,6 @@ export function registerFeedsCommands(program: Command): void {
           state?.last_error ?? (state?.rejected_samples[0] ? `e.g. ${state.rejected_samples[0]}` : ''),
         ]);
       }
-      for (const line of pad(rows)) console.log(line);
+      printTable(rows);
     });
 }

@@ -1,11 +1,8 @@
 import type { Command } from 'commander';
 import type { Facet, HuntQuery, PivotReport } from '../../detection/hunt/index.ts';
 import { commandElastic, progress } from '../context.ts';
+import { formatTable, jsonForTerminal, printLine } from '../terminal.ts';
 
-function table(rows: string[][]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
-}
 
 interface HuntOptions {
   from?: string;
@@ -33,21 +30,21 @@ function facetLine(name: string, facets: Facet[]): string {
 }
 
 function printPivot(r: PivotReport): void {
-  console.log(`${r.entity.type} ${r.entity.value}: ${r.events} events between ${r.from} and ${r.to}`);
-  console.log(`${'first seen'.padEnd(14)}${r.firstSeen ?? '-'}`);
-  console.log(`${'last seen'.padEnd(14)}${r.lastSeen ?? '-'}`);
-  console.log(facetLine('hosts', r.hosts));
-  console.log(facetLine('users', r.users));
-  console.log(facetLine('sources', r.sourceIps));
-  console.log(facetLine('destinations', r.destinations));
-  console.log(facetLine('dest. ports', r.destinationPorts));
-  console.log(facetLine('categories', r.categories));
-  console.log(facetLine('actions', r.actions));
-  console.log(facetLine('outcomes', r.outcomes));
-  console.log(facetLine('datasets', r.datasets));
-  console.log(`${'alerts'.padEnd(14)}${r.alerts.total}`);
+  printLine(`${r.entity.type} ${r.entity.value}: ${r.events} events between ${r.from} and ${r.to}`);
+  printLine(`${'first seen'.padEnd(14)}${r.firstSeen ?? '-'}`);
+  printLine(`${'last seen'.padEnd(14)}${r.lastSeen ?? '-'}`);
+  printLine(facetLine('hosts', r.hosts));
+  printLine(facetLine('users', r.users));
+  printLine(facetLine('sources', r.sourceIps));
+  printLine(facetLine('destinations', r.destinations));
+  printLine(facetLine('dest. ports', r.destinationPorts));
+  printLine(facetLine('categories', r.categories));
+  printLine(facetLine('actions', r.actions));
+  printLine(facetLine('outcomes', r.outcomes));
+  printLine(facetLine('datasets', r.datasets));
+  printLine(`${'alerts'.padEnd(14)}${r.alerts.total}`);
   if (r.alerts.items.length) {
-    console.log(table([['  AT', 'RULE', 'RISK', 'STATUS', 'ENTITY'], ...r.alerts.items.map((a) => [`  ${a.at}`, a.rule, String(a.riskScore), a.status, a.entity])]));
+    console.log(formatTable([['  AT', 'RULE', 'RISK', 'STATUS', 'ENTITY'], ...r.alerts.items.map((a) => [`  ${a.at}`, a.rule, String(a.riskScore), a.status, a.entity])]));
   }
 }
 
@@ -84,11 +81,11 @@ export function registerHuntCommands(program: Command): void {
       const { hunt } = await import('../../detection/hunt/index.ts');
       const { ctx } = await commandElastic(cmd);
       const r = await hunt(ctx.client, q);
-      if (opts.json) return console.log(JSON.stringify(r));
+      if (opts.json) return console.log(jsonForTerminal(r));
       progress(`${r.total} events in ${r.index} between ${r.from} and ${r.to}${r.total > r.events.length ? ` (showing ${r.events.length})` : ''}`);
-      if (r.events.length === 0) return console.log('no events');
+      if (r.events.length === 0) return printLine('no events');
       console.log(
-        table([
+        formatTable([
           ['TIME', 'DATASET', 'CATEGORY', 'ACTION', 'OUTCOME', 'HOST', 'USER', 'SOURCE', 'DESTINATION', 'SUMMARY'],
           ...r.events.map((e) => [e.timestamp, e.dataset ?? '-', e.category ?? '-', e.action ?? '-', e.outcome ?? '-', e.host ?? '-', e.user ?? '-', e.sourceIp ?? '-', e.destinationIp ? `${e.destinationIp}${e.destinationPort !== undefined ? `:${e.destinationPort}` : ''}` : '-', e.summary]),
         ]),
@@ -111,7 +108,7 @@ export function registerHuntCommands(program: Command): void {
       const { pivot } = await import('../../detection/hunt/index.ts');
       const { ctx } = await commandElastic(cmd);
       const r = await pivot(ctx.client, opts);
-      if (opts.json) return console.log(JSON.stringify(r));
+      if (opts.json) return console.log(jsonForTerminal(r));
       printPivot(r);
     });
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { NyxError } from '../../errors.ts';
 import { commandElastic, progress } from '../context.ts';
+import { jsonForTerminal, printLine } from '../terminal.ts';
 
 export function registerIntelCommands(program: Command): void {
   const intel = program.command('intel').description('the indicator store: import analysts\' lists, look values up');
@@ -23,7 +24,7 @@ export function registerIntelCommands(program: Command): void {
         ...(opts.expiryDays ? { expiryDays: Number(opts.expiryDays) } : {}),
       });
       await ctx.client.close();
-      console.log(`${file}: ${describeRun(r)}`);
+      printLine(`${file}: ${describeRun(r)}`);
       if (r.result !== 'ok') process.exitCode = 1;
     });
 
@@ -38,7 +39,8 @@ export function registerIntelCommands(program: Command): void {
         const cve = await new CveStore(ctx.client).get(value.toUpperCase());
         await ctx.client.close();
         if (!cve) throw new NyxError(`${value}: not in the CVE store`);
-        console.log(opts.json ? JSON.stringify(cve) : `${cve.id} score ${cve.score ?? '-'} ${cve.cwe?.join(',') ?? ''}${cve.kev ? ` KEV since ${cve.kev.dateAdded}${cve.kev.knownRansomware ? ' (ransomware)' : ''}` : ''}: ${(cve.description ?? '').slice(0, 160)}`);
+        if (opts.json) console.log(jsonForTerminal(cve));
+        else printLine(`${cve.id} score ${cve.score ?? '-'} ${cve.cwe?.join(',') ?? ''}${cve.kev ? ` KEV since ${cve.kev.dateAdded}${cve.kev.knownRansomware ? ' (ransomware)' : ''}` : ''}: ${(cve.description ?? '').slice(0, 160)}`);
         return;
       }
       const intelCfg = loaded.config.intel;
@@ -49,15 +51,14 @@ export function registerIntelCommands(program: Command): void {
       if (!doc) {
         const listed = loadWarningLists(intelCfg.feeds_dir, { addresses: intelCfg.own_addresses, domains: intelCfg.own_domains });
         const why = n.indicator.type.startsWith('ipv') ? listed.ipListed(n.indicator.value) : listed.domainListed(n.indicator.value);
-        console.log(`${n.indicator.type}:${n.indicator.value}: not an indicator${why ? ` (on warning list ${why})` : ''}`);
+        printLine(`${n.indicator.type}:${n.indicator.value}: not an indicator${why ? ` (on warning list ${why})` : ''}`);
         process.exitCode = 1;
         return;
       }
       const i = doc.nyx.indicator;
-      console.log(
-        opts.json
-          ? JSON.stringify(doc)
-          : `${i.key} ${i.active ? 'ACTIVE' : i.revoked ? 'revoked' : 'expired'} confidence ${i.confidence_score} (${doc.threat.indicator.confidence}) providers ${i.providers.join(', ')} first ${doc.threat.indicator.first_seen} last ${doc.threat.indicator.last_seen} expires ${i.expires_at}`,
+      if (opts.json) console.log(jsonForTerminal(doc));
+      else printLine(
+        `${i.key} ${i.active ? 'ACTIVE' : i.revoked ? 'revoked' : 'expired'} confidence ${i.confidence_score} (${doc.threat.indicator.confidence}) providers ${i.providers.join(', ')} first ${doc.threat.indicator.first_seen} last ${doc.threat.indicator.last_seen} expires ${i.expires_at}`,
       );
     });
 }

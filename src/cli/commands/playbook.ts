@@ -1,19 +1,20 @@
 import type { Command } from 'commander';
 import type { PlaybookRun } from '../../response/engine.ts';
 import { commandConfig, commandElastic } from '../context.ts';
+import { jsonForTerminal, printLine } from '../terminal.ts';
 
 /** Prints a run (or dry run): every step, its status and every call made or that would be made. */
 export function printRun(run: PlaybookRun): void {
-  console.log(`playbook ${run.playbook} on alert ${run.alertId}`);
+  printLine(`playbook ${run.playbook} on alert ${run.alertId}`);
   for (const s of run.steps) {
-    console.log(`  ${s.step} (${s.type}, ${s.level}) → ${s.status} [action ${s.actionId}]`);
-    if (s.summary) console.log(`    ${s.summary}`);
+    printLine(`  ${s.step} (${s.type}, ${s.level}) → ${s.status} [action ${s.actionId}]`);
+    if (s.summary) printLine(`    ${s.summary}`);
     for (const c of s.calls) {
-      console.log(`    call: ${c.description}${c.status !== undefined ? ` → ${String(c.status)}` : ''}`);
-      if (c.request !== undefined) console.log(`      ${JSON.stringify(c.request).slice(0, 400)}`);
+      printLine(`    call: ${c.description}${c.status !== undefined ? ` → ${String(c.status)}` : ''}`);
+      if (c.request !== undefined) printLine(`      ${JSON.stringify(c.request).slice(0, 400)}`);
     }
   }
-  if (run.halted) console.log(`  halted: ${run.halted}`);
+  if (run.halted) printLine(`  halted: ${run.halted}`);
 }
 
 export function registerPlaybookCommands(program: Command): void {
@@ -32,8 +33,8 @@ export function registerPlaybookCommands(program: Command): void {
       const known = new Set(actionDriverTypes());
       const dir = opts.dir ?? config.response.playbooks_dir;
       for (const p of loadPlaybooks(...(dir ? [dir] : []))) {
-        console.log(`${p.name}  level=${p.level}${p.enabled ? '' : '  (disabled)'}  ${p.description ?? ''}`);
-        for (const s of p.steps) console.log(`  - ${s.id}: ${s.type}${s.ttl ? ` ttl=${s.ttl}s` : ''} on_error=${s.on_error}${known.has(s.type) ? '' : '  (no driver registered: will be refused and audited)'}`);
+        printLine(`${p.name}  level=${p.level}${p.enabled ? '' : '  (disabled)'}  ${p.description ?? ''}`);
+        for (const s of p.steps) printLine(`  - ${s.id}: ${s.type}${s.ttl ? ` ttl=${s.ttl}s` : ''} on_error=${s.on_error}${known.has(s.type) ? '' : '  (no driver registered: will be refused and audited)'}`);
       }
     });
 
@@ -45,7 +46,7 @@ export function registerPlaybookCommands(program: Command): void {
       const { config } = commandConfig(cmd);
       const folder = dir ?? config.response.playbooks_dir;
       const list = loadPlaybooks(...(folder ? [folder] : []));
-      console.log(`${list.length} playbooks valid`);
+      printLine(`${list.length} playbooks valid`);
     });
 
   playbook
@@ -61,9 +62,9 @@ export function registerPlaybookCommands(program: Command): void {
       const pb = engine.playbook(name);
       const alert = await engine.readAlert(opts.alert);
       const run = opts.dryRun ? await engine.dryRun(pb, opts.alert, alert) : await engine.runPlaybook(pb, opts.alert, alert);
-      if (opts.json) console.log(JSON.stringify(run));
+      if (opts.json) console.log(jsonForTerminal(run));
       else {
-        if (opts.dryRun) console.log('dry run: nothing was changed');
+        if (opts.dryRun) printLine('dry run: nothing was changed');
         printRun(run);
       }
       await ctx.client.close();

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { commandElastic, progress, untilStopSignal } from '../context.ts';
+import { printLine } from '../terminal.ts';
 import { registerActionsCommands } from './actions.ts';
 import { registerPlaybookCommands } from './playbook.ts';
 
@@ -16,13 +17,13 @@ export function registerResponseCommands(program: Command): void {
       const worker = createResponseWorker(ctx, loaded, engine);
       if (opts.once) {
         const r = await worker.tick();
-        console.log(`alerts read: ${r.alerts}, playbook runs: ${r.runs.length}, actions: ${r.runs.flatMap((x) => x.steps).filter((s) => s.status !== 'already_done').length}, approvals run: ${r.approvedRan}, approvals expired: ${r.expired}, released: ${r.released}`);
-        for (const run of r.runs) for (const s of run.steps) if (s.status !== 'already_done') console.log(`  ${run.alertId} ${run.playbook}/${s.step} ${s.type} → ${s.status}: ${s.summary}`);
+        printLine(`alerts read: ${r.alerts}, playbook runs: ${r.runs.length}, actions: ${r.runs.flatMap((x) => x.steps).filter((s) => s.status !== 'already_done').length}, approvals run: ${r.approvedRan}, approvals expired: ${r.expired}, released: ${r.released}`);
+        for (const run of r.runs) for (const s of run.steps) if (s.status !== 'already_done') printLine(`  ${run.alertId} ${run.playbook}/${s.step} ${s.type} → ${s.status}: ${s.summary}`);
         await ctx.client.close();
         return;
       }
       progress(`Elasticsearch: ${ctx.target}`);
-      console.log(`responding to alerts in nyx-alerts-${loaded.config.namespace}: ${engine.playbooks.length} playbooks, unattended up to ${loaded.config.response.unattended_level}`);
+      printLine(`responding to alerts in nyx-alerts-${loaded.config.namespace}: ${engine.playbooks.length} playbooks, unattended up to ${loaded.config.response.unattended_level}`);
       worker.start();
       await untilStopSignal();
       progress('stopping…');

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { NyxError } from '../../errors.ts';
 import { commandElastic, progress } from '../context.ts';
+import { jsonForTerminal, printLine } from '../terminal.ts';
 
 export function registerRiskCommands(program: Command): void {
   program
@@ -18,14 +19,14 @@ export function registerRiskCommands(program: Command): void {
       const { entityRisk } = await import('../../detection/entity-risk/index.ts');
       const { loaded, ctx } = await commandElastic(cmd);
       const report = await entityRisk(ctx.client, { entity: opts.entity as 'host' | 'user' | 'all', since: opts.since, namespace: opts.namespace, limit }, loaded.config.risk);
-      if (opts.json) return console.log(JSON.stringify(report));
+      if (opts.json) return console.log(jsonForTerminal(report));
       progress(`${report.alertsRead} alerts since ${report.since}${report.truncated ? ' (more in the window than risk.max_alerts; the oldest were not read)' : ''}`);
-      if (report.entities.length === 0) return console.log('no alerts name a host or user in the window');
+      if (report.entities.length === 0) return printLine('no alerts name a host or user in the window');
       report.entities.forEach((e, n) => {
         const burst = e.burst && e.multiplier > 1 ? `  ×${e.multiplier} (${e.burst.domains.join(', ')} within ${e.burst.start.slice(11, 19)}–${e.burst.end.slice(11, 19)})` : '';
         const tenant = e.namespace && !opts.namespace ? ` (${e.namespace})` : '';
-        console.log(`${String(n + 1).padStart(2)}. ${e.type} ${e.name}${tenant}  risk ${e.score}  (${e.alerts} alerts, base ${e.base})${burst}`);
-        for (const c of e.contributing) console.log(`      ${c.at}  ${c.weight.toFixed(1).padStart(6)}  ${c.rule}  [${c.domains.join(', ') || '-'}]  ${c.status}`);
+        printLine(`${String(n + 1).padStart(2)}. ${e.type} ${e.name}${tenant}  risk ${e.score}  (${e.alerts} alerts, base ${e.base})${burst}`);
+        for (const c of e.contributing) printLine(`      ${c.at}  ${c.weight.toFixed(1).padStart(6)}  ${c.rule}  [${c.domains.join(', ') || '-'}]  ${c.status}`);
       });
     });
 }

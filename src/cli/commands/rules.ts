@@ -3,6 +3,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EcsDocument } from '../../detection/sigma/index.ts';
 import { commandConfig } from '../context.ts';
+import { jsonForTerminal, printLine } from '../terminal.ts';
 
 const RULES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'rules');
 const DEFAULT_RULES = join(RULES_DIR, 'sigma');
@@ -18,8 +19,8 @@ export function registerRulesCommands(program: Command): void {
       const { loadFieldMappings, loadSigmaRules } = await import('../../detection/sigma/index.ts');
       const mappings = loadFieldMappings(MAPPINGS_DIR);
       const { rules: loaded, errors } = loadSigmaRules(dir, mappings);
-      for (const e of errors) console.log(`skipped ${e.message}`);
-      console.log(`${loaded.length} of ${loaded.length + errors.length} rules compile (${errors.length} do not)`);
+      for (const e of errors) printLine(`skipped ${e.message}`);
+      printLine(`${loaded.length} of ${loaded.length + errors.length} rules compile (${errors.length} do not)`);
       if (loaded.length === 0) process.exitCode = 1;
     });
 
@@ -30,10 +31,10 @@ export function registerRulesCommands(program: Command): void {
     .action(async (paths: string[], opts: { json?: boolean }) => {
       const { loadFieldMappings, validateRules } = await import('../../detection/sigma/index.ts');
       const result = validateRules(paths.length ? paths : DEFAULT_RULES, loadFieldMappings(MAPPINGS_DIR));
-      if (opts.json) console.log(JSON.stringify(result));
+      if (opts.json) console.log(jsonForTerminal(result));
       else {
-        for (const i of result.issues) console.log(`${i.severity.padEnd(7)} ${i.file}${i.line ? `:${i.line}` : ''}: ${i.reason}`);
-        console.log(`${result.valid} of ${result.files} rules valid`);
+        for (const i of result.issues) printLine(`${i.severity.padEnd(7)} ${i.file}${i.line ? `:${i.line}` : ''}: ${i.reason}`);
+        printLine(`${result.valid} of ${result.files} rules valid`);
       }
       if (result.issues.some((i) => i.severity === 'error')) process.exitCode = 1;
     });
@@ -48,13 +49,13 @@ export function registerRulesCommands(program: Command): void {
       const rulePaths = paths.length ? paths : DEFAULT_RULES;
       if (!opts.events) {
         const result = runRuleSelfTests(rulePaths, mappings);
-        for (const f of result.failures) console.log(JSON.stringify(f));
-        console.log(`${result.rules} rules, ${result.events} test events: ${result.failures.length} failures`);
+        for (const f of result.failures) console.log(jsonForTerminal(f));
+        printLine(`${result.rules} rules, ${result.events} test events: ${result.failures.length} failures`);
         // Correlation rules: their tests are event sequences (src/detection/correlation).
         const { runCorrelationSelfTests } = await import('../../detection/correlation/index.ts');
         const corr = runCorrelationSelfTests(rulePaths, mappings);
-        for (const f of corr.failures) console.log(JSON.stringify(f));
-        if (corr.correlations) console.log(`${corr.correlations} correlation rules, ${corr.sequences} test sequences: ${corr.failures.length} failures`);
+        for (const f of corr.failures) console.log(jsonForTerminal(f));
+        if (corr.correlations) printLine(`${corr.correlations} correlation rules, ${corr.sequences} test sequences: ${corr.failures.length} failures`);
         if (result.failures.length || corr.failures.length) process.exitCode = 1;
         return;
       }
@@ -66,7 +67,7 @@ export function registerRulesCommands(program: Command): void {
         record && typeof record === 'object' && 'Event' in record ? (pipelines.normalise('endpoint', record as Record<string, unknown>).doc as EcsDocument) : record;
       const { matches, errors } = testRules(rulePaths, opts.events, { mappings, normalise });
       for (const e of errors) process.stderr.write(`nyx: rule not loaded: ${e.message}\n`);
-      for (const m of matches) console.log(JSON.stringify(m));
+      for (const m of matches) console.log(jsonForTerminal(m));
       process.stderr.write(`${matches.length} matches from ${findRuleFiles(rulePaths).length - errors.length} rules\n`);
     });
 }

@@ -4,6 +4,7 @@ import { NyxError } from '../../errors.ts';
 import { loadShipperConfig, outputTarget } from '../../shipper/config.ts';
 import { formatStatus, readStatus } from '../../shipper/status.ts';
 import { installSystemdUnit, nssmCommands, systemdUnit } from '../../shipper/install.ts';
+import { jsonForTerminal, printLine } from '../terminal.ts';
 
 const DEFAULT_SHIP_CONFIG = process.platform === 'win32' ? 'C:\\ProgramData\\Nyx\\config.yml' : '/etc/nyx-ship/config.yml';
 
@@ -55,7 +56,9 @@ export function registerShipCommands(program: Command, options: ShipCommandOptio
       const stateDir = opts.stateDir ? resolve(opts.stateDir) : loadShipperConfig(shipConfigPath(cmd)).state_dir;
       const status = readStatus(stateDir);
       if (!status) throw new NyxError(`no shipper status in ${stateDir}`, 'has `nyx ship` run with this config?');
-      console.log(opts.json ? JSON.stringify(status, null, 2) : formatStatus(status));
+      if (opts.json) console.log(jsonForTerminal(status, 2));
+      // The last error may quote what a server answered: each line is escaped like any other outside text.
+      else for (const line of formatStatus(status).split('\n')) printLine(line);
     });
 
   const agent = program.command('agent').description('install the shipper as a service, or build agent bundles');

@@ -1,11 +1,8 @@
 import type { Command } from 'commander';
 import type { HostExposure } from '../../vulns/index.ts';
 import { commandElastic } from '../context.ts';
+import { formatTable, jsonForTerminal, printLine } from '../terminal.ts';
 
-function table(rows: string[][]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
-}
 
 function ports(h: HostExposure): string {
   const list = [...new Set(h.listening.map((s) => `${s.port}/${s.transport ?? '?'}`))];
@@ -29,22 +26,23 @@ export function registerVulnsCommand(program: Command): void {
         exposureDays: config.vulns.exposure_days,
       });
       await ctx.client.close();
-      if (opts.json) return console.log(JSON.stringify(report));
+      if (opts.json) return console.log(jsonForTerminal(report));
       if (report.hosts.length === 0) {
-        return console.log(opts.host ? `no software inventory for host ${opts.host} (namespace ${config.namespace})` : `no software inventory in namespace ${config.namespace}`);
+        return printLine(opts.host ? `no software inventory for host ${opts.host} (namespace ${config.namespace})` : `no software inventory in namespace ${config.namespace}`);
       }
-      console.log(table([['HOST', 'SCORE', 'PACKAGES', 'VULNERABLE', 'CVES', 'KEV', 'LISTENING'], ...report.hosts.map((h) => [h.host, h.vulnerability_score.toFixed(1), String(h.packages_installed), String(h.vulnerable_packages.length), String(h.backlog.length), String(h.backlog.filter((b) => b.known_exploited).length), ports(h)])]));
+      console.log(formatTable([['HOST', 'SCORE', 'PACKAGES', 'VULNERABLE', 'CVES', 'KEV', 'LISTENING'], ...report.hosts.map((h) => [h.host, h.vulnerability_score.toFixed(1), String(h.packages_installed), String(h.vulnerable_packages.length), String(h.backlog.length), String(h.backlog.filter((b) => b.known_exploited).length), ports(h)])]));
       const limit = Math.max(1, Number(opts.limit) || 20);
       for (const h of report.hosts) {
         if (!h.backlog.length) continue;
-        console.log(`\n${h.host}: remediation backlog (known-exploited first, then CVSS, then exposure)`);
+        console.log('');
+        printLine(`${h.host}: remediation backlog (known-exploited first, then CVSS, then exposure)`);
         console.log(
-          table([
+          formatTable([
             ['#', 'CVE', 'PACKAGE', 'VERSION', 'CVSS', 'KEV', 'PORTS', 'FIXED IN'],
             ...h.backlog.slice(0, limit).map((b, i) => [String(i + 1), b.cve, b.package, b.version, b.cvss === null ? '-' : b.cvss.toFixed(1), b.known_exploited ? (b.kev_due_date ? `yes (due ${b.kev_due_date.slice(0, 10)})` : 'yes') : 'no', b.listening_ports.join(',') || '-', b.fixed_in ?? '-']),
           ]),
         );
-        if (h.backlog.length > limit) console.log(`… ${h.backlog.length - limit} more (--limit, or --json for all)`);
+        if (h.backlog.length > limit) printLine(`… ${h.backlog.length - limit} more (--limit, or --json for all)`);
       }
     });
 }

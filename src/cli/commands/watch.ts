@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { RuleRunReport } from '../../detection/watch/index.ts';
 import { commandElastic, progress, untilStopSignal } from '../context.ts';
+import { jsonForTerminal, printLine } from '../terminal.ts';
 
 function ago(seconds: number | null): string {
   if (seconds === null) return '-';
@@ -10,7 +11,7 @@ function ago(seconds: number | null): string {
 }
 
 function reportLine(r: RuleRunReport): string {
-  return JSON.stringify(r);
+  return jsonForTerminal(r);
 }
 
 export function registerWatchCommands(program: Command): void {
@@ -36,7 +37,7 @@ export function registerWatchCommands(program: Command): void {
         return;
       }
       progress(`Elasticsearch: ${ctx.target}`);
-      console.log(`watching ${setup.rules.length} rules and ${watcher.correlations.length} correlations every ${config.watch.interval_seconds}s as ${watcher.holder} (group ${config.watch.group}, ${config.watch.shards} shards, lease ${config.watch.lease_ttl_seconds}s)`);
+      printLine(`watching ${setup.rules.length} rules and ${watcher.correlations.length} correlations every ${config.watch.interval_seconds}s as ${watcher.holder} (group ${config.watch.group}, ${config.watch.shards} shards, lease ${config.watch.lease_ttl_seconds}s)`);
       let shardsShown = '';
       watcher.start((reports) => {
         for (const r of reports) if (r.created || r.gapSeconds !== undefined || r.capped || r.error) console.log(reportLine(r));
@@ -65,12 +66,12 @@ export function registerWatchCommands(program: Command): void {
       try {
         const setup = loadDetectionSetup(config, (watch.opts() as { rules?: string[] }).rules);
         const rows = await watchStatus(ctx.client, setup.rules, config.watch, { correlations: setup.correlations });
-        if (opts.json) for (const r of rows) console.log(JSON.stringify(r));
+        if (opts.json) for (const r of rows) console.log(jsonForTerminal(r));
         else {
-          console.log(['RULE'.padEnd(40), 'SHARD', 'HOLDER'.padEnd(28), 'LAST RUN'.padEnd(20), 'CHECKPOINT'.padEnd(20), 'LAG'.padStart(5), 'ALERTS', 'NOTE'].join('  '));
+          printLine(['RULE'.padEnd(40), 'SHARD', 'HOLDER'.padEnd(28), 'LAST RUN'.padEnd(20), 'CHECKPOINT'.padEnd(20), 'LAG'.padStart(5), 'ALERTS', 'NOTE'].join('  '));
           for (const r of rows) {
             const note = [r.kind === 'correlation' ? 'correlation' : null, r.gap, r.last_capped ? `capped ${r.last_capped}` : null, r.error ? `error: ${r.error}` : null].filter(Boolean).join('; ');
-            console.log(
+            printLine(
               [
                 (r.title.length > 40 ? `${r.title.slice(0, 39)}…` : r.title).padEnd(40),
                 String(r.shard).padStart(5),
@@ -84,7 +85,7 @@ export function registerWatchCommands(program: Command): void {
             );
           }
           const held = new Set(rows.map((r) => r.holder).filter(Boolean));
-          console.log(`${rows.filter((r) => r.kind === 'rule').length} rules and ${rows.filter((r) => r.kind === 'correlation').length} correlations, ${held.size} replicas holding shards (group ${config.watch.group})`);
+          printLine(`${rows.filter((r) => r.kind === 'rule').length} rules and ${rows.filter((r) => r.kind === 'correlation').length} correlations, ${held.size} replicas holding shards (group ${config.watch.group})`);
         }
       } finally {
         await ctx.client.close();

@@ -1,11 +1,12 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Client } from '@elastic/elasticsearch';
 import type { NyxConfig } from '../../config/index.ts';
-import { AgentAuthError, enrollRequestSchema, type AgentIdentity, type AgentRegistry } from '../../agents/registry.ts';
+import { AgentAuthError, EnrollmentContendedError, enrollRequestSchema, type AgentIdentity, type AgentRegistry } from '../../agents/registry.ts';
 import { getLogger } from '../../log/logger.ts';
 import { BackpressureError, type EventIngestor } from '../event-ingestor.ts';
 import type { IngestMetrics } from '../metrics.ts';
-import { RateLimiter } from '../rate-limit.ts';
+import { RateLimiter, type RateDecision } from '../rate-limit.ts';
+import { OperatorCredential } from './operator-auth.ts';
 import { BodyError, decodeBody, parseEvents } from './body.ts';
 import { registerBundleRoutes, type BundleRouteOptions } from './bundle.ts';
 
@@ -18,6 +19,8 @@ export interface IngestApiDeps {
   ingestor: EventIngestor;
   metrics: IngestMetrics;
   bundles?: BundleRouteOptions;
+  /** NYX_OPERATOR_TOKEN: what /metrics asks for (Authorization: Bearer); without it /metrics is closed. */
+  operatorToken?: string;
 }
 
 declare module 'fastify' {
@@ -49,7 +52,24 @@ export async function buildIngestApi(deps: IngestApiDeps): Promise<FastifyInstan
   const { settings, metrics } = deps;
   const log = getLogger('ingest-api');
   // pino's Logger is fastify's logger; the cast only widens its generic type to the one FastifyInstance names.
-  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit: settings.body_limit_bytes, return503OnClosing: true });
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    bodyLimit: settings.body_limit_bytes,
+    return503OnClosing: true,
+    // request.ip is the client address the failed-attempt limit counts; only named proxies may say who that is.
+    trustProxy: settings.trust_proxy.length > 0 ? settings.trust_proxy : false,
+  });
+
+  // Failed agent-key, enrollment and operator-token attempts per client address. Only failures take from
+  // it, so a busy good agent behind the same address never uses it up; while it is empty, the address gets
+  // 429 + Retry-After for anything not already verified, without a look-up in Elasticsearch.
+  const auth = settings.auth_rate_limit;
+  const authFailures = new RateLimiter(auth.failures / auth.per_seconds, auth.failures, Date.now, auth.max_tracked);
+  const throttled = (reply: FastifyReply, decision: Extract<RateDecision, { allowed: false }>): FastifyReply => {
+    metrics.rejections.inc({ reason: 'rate_limited' });
+    return pushBack(reply, 429, decision.retryAfterSeconds, `too many failed authentication attempts from this address (at most ${auth.failures} per ${auth.per_seconds}s); try again later`);
+  };
+  const operator = deps.operatorToken ? new OperatorCredential(deps.operatorToken) : undefined;
 
   app.addHook('onResponse', async (request, reply) => {
     metrics.requests.inc({ route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
@@ -75,9 +95,26 @@ export async function buildIngestApi(deps: IngestApiDeps): Promise<FastifyInstan
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', elasticsearch, queue: { events: metrics.queueDepth, limit: settings.max_queued_events } });
   });
 
-  app.get('/metrics', async (_request, reply) => reply.type('text/plain; version=0.0.4').send(metrics.render()));
+  // Metrics name every tenant: they are for the operator (Prometheus: authorization.credentials_file).
+  app.get('/metrics', async (request, reply) => {
+    if (!operator) return reply.code(503).send({ error: '/metrics is closed: set NYX_OPERATOR_TOKEN for the server, then scrape with Authorization: Bearer <token>' });
+    // Checking the operator token costs no look-up, so it is checked even for a throttled address: only
+    // failures are held against an address.
+    if (!operator.accepts(request.headers.authorization)) {
+      const blocked = authFailures.peek(request.ip);
+      if (!blocked.allowed) return throttled(reply, blocked);
+      authFailures.take(request.ip);
+      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'operator authentication required: Authorization: Bearer <operator token>' });
+    }
+    return reply.type('text/plain; version=0.0.4').send(metrics.render());
+  });
 
   await app.register(async (enroll) => {
+    // Before the body is read: an address that keeps failing costs neither parsing nor a token look-up.
+    enroll.addHook('onRequest', async (request, reply) => {
+      const blocked = authFailures.peek(request.ip);
+      return blocked.allowed ? undefined : throttled(reply, blocked);
+    });
     enroll.post('/api/agents/enroll', async (request, reply) => {
       const parsed = enrollRequestSchema.safeParse(request.body);
       if (!parsed.success) {
@@ -89,7 +126,11 @@ export async function buildIngestApi(deps: IngestApiDeps): Promise<FastifyInstan
         log.info({ agent: { id: enrolled.agent_id, name: parsed.data.hostname }, namespace: enrolled.namespace }, 'agent enrolled');
         return reply.code(201).send(enrolled);
       } catch (err) {
-        if (err instanceof AgentAuthError) return reply.code(err.reason === 'malformed' || err.reason === 'unknown' ? 401 : 403).send({ error: err.message });
+        if (err instanceof AgentAuthError) {
+          authFailures.take(request.ip);
+          return reply.code(err.reason === 'malformed' || err.reason === 'unknown' ? 401 : 403).send({ error: err.message });
+        }
+        if (err instanceof EnrollmentContendedError) return pushBack(reply, 503, 1, `${err.message}; enroll again`);
         log.warn({ err }, 'enrollment could not reach Elasticsearch');
         return pushBack(reply, 503, settings.retry_after_seconds, 'Elasticsearch is unavailable; enroll again later');
       }
@@ -98,6 +139,9 @@ export async function buildIngestApi(deps: IngestApiDeps): Promise<FastifyInstan
 
   await app.register(async (ingest) => {
     const limiter = new RateLimiter(settings.rate_limit.requests_per_second, settings.rate_limit.burst);
+    // Over all of a tenant's agents: enrolling more agents does not multiply what one tenant may send.
+    const tenantRate = settings.rate_limit.tenant_requests_per_second ?? 10 * settings.rate_limit.requests_per_second;
+    const tenantLimiter = new RateLimiter(tenantRate, settings.rate_limit.tenant_burst ?? 10 * settings.rate_limit.burst);
     // Bodies are taken raw so gzip can be undone under our own size cap and NDJSON split line by line.
     ingest.removeAllContentTypeParsers();
     ingest.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
@@ -109,10 +153,13 @@ export async function buildIngestApi(deps: IngestApiDeps): Promise<FastifyInstan
         metrics.rejections.inc({ reason: 'unauthorized' });
         return reply.code(401).send({ error: 'missing agent key: send X-Agent-Key or Authorization: ApiKey <key>' });
       }
+      const blocked = authFailures.peek(request.ip);
+      if (!blocked.allowed && !deps.registry.recognisesKey(key)) return throttled(reply, blocked);
       try {
         request.agent = await deps.registry.authenticate(key);
       } catch (err) {
         if (err instanceof AgentAuthError) {
+          authFailures.take(request.ip);
           metrics.rejections.inc({ reason: 'unauthorized' });
           return reply.code(err.reason === 'revoked' ? 403 : 401).send({ error: err.message });
         }
@@ -124,6 +171,11 @@ export async function buildIngestApi(deps: IngestApiDeps): Promise<FastifyInstan
       if (!allowed.allowed) {
         metrics.rejections.inc({ reason: 'rate_limited' });
         return pushBack(reply, 429, allowed.retryAfterSeconds, `rate limit of ${settings.rate_limit.requests_per_second} requests/s per agent exceeded; nothing was stored`);
+      }
+      const tenantAllowed = tenantLimiter.take(request.agent.namespace);
+      if (!tenantAllowed.allowed) {
+        metrics.rejections.inc({ reason: 'rate_limited' });
+        return pushBack(reply, 429, tenantAllowed.retryAfterSeconds, `rate limit of ${tenantRate} requests/s for tenant ${request.agent.namespace} (all its agents) exceeded; nothing was stored`);
       }
       return undefined;
     });

@@ -1,7 +1,7 @@
-import { timingSafeEqual, createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { getLogger } from '../../log/logger.ts';
+import { OperatorCredential } from './operator-auth.ts';
 
 export type BundlePlatform = 'linux' | 'windows';
 
@@ -61,15 +61,6 @@ const querySchema = z
 /** An operator may name themself for the audit trail; bounded and plain so it is safe to store and show. */
 const operatorNameSchema = z.string().regex(/^[A-Za-z0-9._@+-]{1,128}$/);
 
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value, 'utf8').digest();
-}
-
-/** Constant-time: both sides are hashed to the same length first, so neither content nor length leaks. */
-function sameSecret(presented: string, expected: Buffer): boolean {
-  return timingSafeEqual(digest(presented), expected);
-}
-
 function firstIssue(error: z.ZodError): string {
   const issue = error.issues[0];
   return `${issue?.path.join('.') || '(query)'}: ${issue?.message ?? 'invalid'}`;
@@ -92,13 +83,11 @@ function requestOrigin(request: FastifyRequest): string | undefined {
  */
 export function registerBundleRoutes(app: FastifyInstance, options: BundleRouteOptions): void {
   const log = getLogger('agent-downloads');
-  const expected = options.operatorToken ? digest(options.operatorToken) : undefined;
-  // Names the credential in the audit trail without revealing it: a short fingerprint of its hash.
-  const credential = expected ? `sha256:${createHash('sha256').update(expected).digest('hex').slice(0, 16)}` : '';
+  const operator = options.operatorToken ? new OperatorCredential(options.operatorToken) : undefined;
+  const credential = operator?.fingerprint ?? '';
   app.get('/agents/downloads/bundle/:platform', async (request, reply) => {
-    if (!expected) return reply.code(503).send({ error: 'agent downloads are closed: set NYX_OPERATOR_TOKEN for the server' });
-    const presented = /^Bearer\s+(\S{1,1024})$/i.exec(request.headers.authorization ?? '')?.[1];
-    if (!presented || !sameSecret(presented, expected)) {
+    if (!operator) return reply.code(503).send({ error: 'agent downloads are closed: set NYX_OPERATOR_TOKEN for the server' });
+    if (!operator.accepts(request.headers.authorization)) {
       return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'operator authentication required: Authorization: Bearer <operator token>' });
     }
     const params = paramsSchema.safeParse(request.params);

@@ -21,7 +21,7 @@ export async function startIngestApi(ctx: ElasticContext, loaded: LoadedConfig, 
   const settings = { ...config.serve, ...(listen.host ? { host: listen.host } : {}), ...(listen.port !== undefined ? { port: listen.port } : {}) };
   const metrics = new IngestMetrics();
   const ingestor = new EventIngestor({ client: ctx.client, pipelines: SourcePipelines.create(config, ctx.caps), hooks: ingestHooks, metrics });
-  const registry = createAgentRegistry(ctx.client, config);
+  const registry = createAgentRegistry(ctx.client, config, { onLookup: (what, found) => metrics.authLookups.inc({ what, found: String(found) }) });
   const downloads = new AgentDownloads(ctx.client);
   const app = await buildIngestApi({
     settings,
@@ -29,6 +29,7 @@ export async function startIngestApi(ctx: ElasticContext, loaded: LoadedConfig, 
     registry,
     ingestor,
     metrics,
+    ...(secrets.operatorToken ? { operatorToken: secrets.operatorToken } : {}),
     bundles: secrets.operatorToken
       ? {
           operatorToken: secrets.operatorToken,
