@@ -31,6 +31,8 @@ interface Frame {
   depth: number;
   /** The id of this container's field path with array positions folded: keys below it are counted against it. */
   pathId: number;
+  /** Below an array: the same path can come again (one per element), so paths are interned, not just counted. */
+  inArray: boolean;
   /** For error messages: the parent frame and the key (or array position) that leads here. */
   parent: Frame | undefined;
   key: string;
@@ -58,9 +60,11 @@ function reservedSegment(key: string): string | undefined {
  */
 export function checkEventShape(value: unknown, limits: EventShapeLimits = DEFAULT_EVENT_SHAPE_LIMITS): ShapeCheck {
   if (value === null || typeof value !== 'object') return { ok: true };
-  // Field paths are interned as (parent path id, key) so counting costs no string of the full path.
+  // Outside arrays every key is a new path (keys of one object are unique), so a counter is enough; below an
+  // array, paths are interned as (parent path id, key), which costs no string of the full path.
   const pathIds = new Map<string, number>();
-  const stack: Frame[] = [{ value, depth: 1, pathId: 0, parent: undefined, key: '' }];
+  let fields = 0;
+  const stack: Frame[] = [{ value, depth: 1, pathId: 0, inArray: false, parent: undefined, key: '' }];
   while (stack.length > 0) {
     const frame = stack.pop()!;
     if (frame.depth > limits.maxDepth) {
@@ -71,7 +75,7 @@ export function checkEventShape(value: unknown, limits: EventShapeLimits = DEFAU
       for (let i = items.length - 1; i >= 0; i--) {
         const item = items[i];
         // Array positions share their array's path: they add no field.
-        if (item !== null && typeof item === 'object') stack.push({ value: item, depth: frame.depth + 1, pathId: frame.pathId, parent: frame, key: String(i) });
+        if (item !== null && typeof item === 'object') stack.push({ value: item, depth: frame.depth + 1, pathId: frame.pathId, inArray: true, parent: frame, key: String(i) });
       }
       continue;
     }
@@ -84,17 +88,18 @@ export function checkEventShape(value: unknown, limits: EventShapeLimits = DEFAU
       if (reserved !== undefined) {
         return { ok: false, field: pathOf(frame, key), reason: `the key "${reserved}" is reserved (__proto__, constructor and prototype are never accepted as a field name or part of one)` };
       }
-      const interned = `${frame.pathId}\u0000${key}`;
-      let pathId = pathIds.get(interned);
+      let pathId: number | undefined;
+      const interned = frame.inArray ? `${frame.pathId}\u0000${key}` : undefined;
+      if (interned !== undefined) pathId = pathIds.get(interned);
       if (pathId === undefined) {
-        pathId = pathIds.size + 1;
+        pathId = ++fields;
         if (pathId > limits.maxFields) {
           return { ok: false, field: pathOf(frame, key), reason: `more than the limit of ${limits.maxFields} distinct fields per event (serve.max_event_fields)` };
         }
-        pathIds.set(interned, pathId);
+        if (interned !== undefined) pathIds.set(interned, pathId);
       }
       const child = (frame.value as Record<string, unknown>)[key];
-      if (child !== null && typeof child === 'object') children.push({ value: child, depth: frame.depth + 1, pathId, parent: frame, key });
+      if (child !== null && typeof child === 'object') children.push({ value: child, depth: frame.depth + 1, pathId, inArray: frame.inArray, parent: frame, key });
     }
     for (let c = children.length - 1; c >= 0; c--) stack.push(children[c]!);
   }

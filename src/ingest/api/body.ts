@@ -78,13 +78,55 @@ function closingQuote(text: string, open: number): number {
   }
 }
 
-/** One event's text, parsed alone: its JSON value, or why it is not JSON. Keys such as "__proto__" stay plain own keys (JSON.parse defines, never assigns); the event contract refuses them per event. */
+/**
+ * One event's text, parsed alone: its JSON value, or why it is not JSON. A key such as "__proto__" stays a
+ * plain own key (JSON.parse defines properties, it never assigns them); the event contract refuses it per event.
+ */
 function parseItem(text: string): IngestItem {
   if (text === '') return { parseError: 'invalid JSON: an empty element', text };
   try {
     return { value: JSON.parse(text), text };
   } catch (err) {
     return { parseError: `invalid JSON: ${(err as Error).message}`, text };
+  }
+}
+
+/**
+ * The common case, at the cost of one JSON.parse: a well-formed array. Each element's own text is only cut
+ * out (one scan, for all) when something asks for it: a dead letter keeping the original of a rejected event.
+ */
+function parseWholeArray(text: string): IngestItem[] | undefined {
+  let values: unknown;
+  try {
+    values = JSON.parse(text);
+  } catch {
+    return undefined; // a malformed element: each is parsed alone, so it costs only itself
+  }
+  if (!Array.isArray(values)) return undefined;
+  const texts = new ElementTexts(text);
+  return values.map((value, k) => new ArrayElement(value, texts, k));
+}
+
+/** The elements' texts of a well-formed array, cut out once, on first use. */
+class ElementTexts {
+  private texts: string[] | undefined;
+  constructor(private readonly arrayText: string) {}
+  at(k: number): string {
+    // A well-formed array always splits into as many elements as JSON.parse found.
+    this.texts ??= splitJsonArray(this.arrayText) ?? [];
+    return this.texts[k] ?? '';
+  }
+}
+
+/** One parsed element of an array body; its text is read only when asked for. */
+class ArrayElement {
+  constructor(
+    readonly value: unknown,
+    private readonly texts: ElementTexts,
+    private readonly position: number,
+  ) {}
+  get text(): string {
+    return this.texts.at(this.position);
   }
 }
 
@@ -97,8 +139,10 @@ export function parseEvents(body: Buffer): IngestItem[] {
   const trimmed = text.trim();
   if (trimmed === '') throw new BodyError(400, 'the body is empty: send one JSON event, a JSON array or NDJSON');
   if (trimmed.startsWith('[')) {
+    const parsed = parseWholeArray(trimmed);
+    if (parsed) return parsed;
     const elements = splitJsonArray(trimmed);
-    if (!elements) throw new BodyError(400, 'invalid JSON: the array is not closed (expected "," or "]" between events)');
+    if (!elements) throw new BodyError(400, 'invalid JSON: the array is not well formed (expected "," between events and "]" at the end)');
     const items = elements.map(parseItem);
     if (items.length > 0 && items.every((i) => 'parseError' in i)) throw new BodyError(400, (items[0] as { parseError: string }).parseError);
     return items;
