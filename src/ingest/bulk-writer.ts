@@ -62,7 +62,7 @@ export function prepareSourceEvents(pipelines: SourcePipelines, input: { source:
     const event = input.events[i]!;
     // One event's failure, however unexpected, costs that event: it is refused with the reason, the rest go on.
     try {
-      const doc = prepareOne(pipelines, input.source, dataStream, inCluster, stamp, event, report, i);
+      const doc = prepareOne(pipelines, { source: input.source, dataStream, inCluster, stamp }, event, report, i);
       if (!doc) continue;
       const shape = checkEventShape(doc, outputShape);
       if (!shape.ok) {
@@ -95,17 +95,17 @@ function refuse(report: WriteReport, index: number, field: string, reason: strin
   report.outcomes[index] = 'rejected';
 }
 
+/** Where one source's events go, and whether its pipeline runs in the cluster (then nothing runs here). */
+interface SourceTarget {
+  source: Source;
+  dataStream: string;
+  inCluster: boolean;
+  stamp: PreparedWrite['stamp'];
+}
+
 /** One event through its pipeline (when it runs here): the document to send, or undefined when it was dropped. */
-function prepareOne(
-  pipelines: SourcePipelines,
-  source: Source,
-  dataStream: string,
-  inCluster: boolean,
-  stamp: PreparedWrite['stamp'],
-  event: SourceEvent,
-  report: WriteReport,
-  i: number,
-): Record<string, unknown> | undefined {
+function prepareOne(pipelines: SourcePipelines, target: SourceTarget, event: SourceEvent, report: WriteReport, i: number): Record<string, unknown> | undefined {
+  const { source, dataStream, inCluster, stamp } = target;
   let doc: Record<string, unknown> = { ...event.doc, data_stream: stamp };
   if (!inCluster) {
     const result = pipelines.normalise(source, doc, { _index: dataStream, ...(event.id ? { _id: event.id } : {}) });
