@@ -146,6 +146,9 @@ export function buildDesiredAssets(catalog: AssetCatalog, config: NyxConfig, cap
     };
     if (pipelineInCluster.get(s)) index.default_pipeline = names.pipeline(s);
     if (stampMissing.length === 0) index.final_pipeline = DATA_STREAM_STAMP_PIPELINE;
+    // Past the field limit, a new dynamic field (a winlog.event_data key) stays in _source unmapped instead of
+    // the whole document being refused: no agent can push its neighbours' events into quarantine.
+    index.mapping = { total_fields: { ignore_dynamic_beyond_limit: 'true' } };
     assets.push({
       kind: 'component_template',
       name: names.packageComponent(s),

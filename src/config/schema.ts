@@ -30,6 +30,10 @@ const serveSchema = z
     /** Request body limit in bytes, applied to the bytes received and again after gunzip. */
     body_limit_bytes: z.number().int().positive().default(10 * 1024 * 1024),
     max_events_per_request: z.number().int().positive().default(10_000),
+    /** One event's nesting depth (objects and arrays); deeper events are rejected alone, with the path. */
+    max_event_depth: z.number().int().min(2).max(1000).default(64),
+    /** One event's distinct fields (array positions folded); a wider event is rejected alone, with the path. */
+    max_event_fields: z.number().int().positive().max(100_000).default(1_000),
     /** Per-agent token bucket over requests: sustained rate and burst. */
     rate_limit: z
       .object({

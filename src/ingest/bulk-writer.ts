@@ -3,6 +3,7 @@ import type { Source } from '../config/index.ts';
 import { names } from '../bootstrap/desired.ts';
 import type { SourcePipelines } from './source-pipelines.ts';
 import { stampServerFields } from './server-fields.ts';
+import { checkEventShape, DEFAULT_EVENT_SHAPE_LIMITS, type EventShapeLimits } from './event-shape.ts';
 
 export interface SourceEvent {
   doc: Record<string, unknown>;
@@ -17,6 +18,8 @@ export interface EventRejection {
   index: number;
   status: number;
   reason: string;
+  /** Set when Nyx refused the document before sending it (its pipeline's output broke a bound, or normalising threw). */
+  field?: string;
 }
 
 /** What happened to one event of the batch, by position. */
@@ -55,32 +58,77 @@ export interface PreparedWrite {
  * write any root key from an agent's record), and every other spelling of it (`data_stream.namespace` as a
  * dotted root key) is removed, so a stored document's `data_stream` always names the data stream it is in.
  */
-export function prepareSourceEvents(pipelines: SourcePipelines, input: { source: Source; namespace: string; events: SourceEvent[] }): PreparedWrite {
+export function prepareSourceEvents(pipelines: SourcePipelines, input: { source: Source; namespace: string; events: SourceEvent[]; shape?: EventShapeLimits }): PreparedWrite {
   const dataStream = names.dataStream(input.source, input.namespace);
   const report: WriteReport = { dataStream, indexed: 0, duplicates: 0, dropped: 0, pipelineErrors: 0, quarantined: 0, rejected: [], outcomes: [] };
   const inCluster = pipelines.runsInCluster(input.source);
   const docs: PreparedWrite['docs'] = [];
   const stamp = { type: 'logs', dataset: input.source, namespace: input.namespace };
+  const outputShape = pipelineOutputShape(input.shape ?? DEFAULT_EVENT_SHAPE_LIMITS);
   for (let i = 0; i < input.events.length; i++) {
     const event = input.events[i]!;
-    let doc: Record<string, unknown> = { ...event.doc, data_stream: stamp };
-    if (!inCluster) {
-      const result = pipelines.normalise(input.source, doc, { _index: dataStream, ...(event.id ? { _id: event.id } : {}) });
-      if (result.dropped) {
-        report.dropped++;
-        report.outcomes[i] = 'dropped';
+    // One event's failure, however unexpected, costs that event: it is refused with the reason, the rest go on.
+    try {
+      const doc = prepareOne(pipelines, { source: input.source, dataStream, inCluster, stamp }, event, report, i);
+      if (!doc) continue;
+      // After the pipeline: nothing it parsed into the root can replace the server's own fields.
+      stampServerFields(doc, event.owned ? { ...event.owned, data_stream: stamp } : { data_stream: stamp });
+      const shape = checkEventShape(doc, outputShape);
+      if (!shape.ok) {
+        refuse(report, i, shape.field, `the ${input.source} pipeline's output: ${shape.reason}`);
         continue;
       }
-      doc = result.doc as Record<string, unknown>;
-      if (result.error || (doc.error as { message?: unknown } | undefined)?.message) report.pipelineErrors++;
-      // A data stream refuses documents without @timestamp; a pipeline that failed early may not have set it.
-      if (doc['@timestamp'] === undefined) doc['@timestamp'] = new Date().toISOString();
+      keepOriginal(doc, event.doc);
+      docs.push(event.id ? { index: i, doc, input: event.doc, id: event.id } : { index: i, doc, input: event.doc });
+    } catch (err) {
+      refuse(report, i, '(document)', `normalising the event failed: ${err instanceof Error ? err.message : String(err)}`);
     }
-    stampServerFields(doc, event.owned ? { ...event.owned, data_stream: stamp } : { data_stream: stamp });
-    keepOriginal(doc, event.doc);
-    docs.push(event.id ? { index: i, doc, input: event.doc, id: event.id } : { index: i, doc, input: event.doc });
   }
   return { dataStream, docs, report, stamp };
+}
+
+/**
+ * The bound on a document after its pipeline ran: as deep as an event may be, and room for the ECS fields the
+ * pipeline adds. A pipeline that parses a JSON string (cowrie's `raw`) can build any depth; this is what
+ * keeps such a document from ever reaching a serialiser.
+ */
+function pipelineOutputShape(input: EventShapeLimits): EventShapeLimits {
+  return { maxDepth: input.maxDepth, maxFields: input.maxFields + PIPELINE_ADDED_FIELDS };
+}
+
+/** Fields a source pipeline may add to an event (ECS objects, event.*, data_stream, enrichment). */
+const PIPELINE_ADDED_FIELDS = 500;
+
+function refuse(report: WriteReport, index: number, field: string, reason: string): void {
+  report.rejected.push({ index, status: 422, field, reason });
+  report.outcomes[index] = 'rejected';
+}
+
+/** Where one source's events go, and whether its pipeline runs in the cluster (then nothing runs here). */
+interface SourceTarget {
+  source: Source;
+  dataStream: string;
+  inCluster: boolean;
+  stamp: PreparedWrite['stamp'];
+}
+
+/** One event through its pipeline (when it runs here): the document to send, or undefined when it was dropped. */
+function prepareOne(pipelines: SourcePipelines, target: SourceTarget, event: SourceEvent, report: WriteReport, i: number): Record<string, unknown> | undefined {
+  const { source, dataStream, inCluster, stamp } = target;
+  let doc: Record<string, unknown> = { ...event.doc, data_stream: stamp };
+  if (!inCluster) {
+    const result = pipelines.normalise(source, doc, { _index: dataStream, ...(event.id ? { _id: event.id } : {}) });
+    if (result.dropped) {
+      report.dropped++;
+      report.outcomes[i] = 'dropped';
+      return undefined;
+    }
+    doc = result.doc as Record<string, unknown>;
+    if (result.error || (doc.error as { message?: unknown } | undefined)?.message) report.pipelineErrors++;
+    // A data stream refuses documents without @timestamp; a pipeline that failed early may not have set it.
+    if (doc['@timestamp'] === undefined) doc['@timestamp'] = new Date().toISOString();
+  }
+  return doc;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { checkEventShape, DEFAULT_EVENT_SHAPE_LIMITS, type EventShapeLimits } from './event-shape.ts';
 
 /**
  * The event contract between `nyx ship` (or any agent) and `POST /api/ingest`.
@@ -32,8 +33,22 @@ const numbers = z.record(z.string().max(128), z.number());
 /** A record as it came from its producer: a JSON object, or its text. */
 const rawRecord = z.union([z.record(z.string(), z.unknown()), text]);
 
+/**
+ * What an Elasticsearch `date` field can hold, in UTC: years 0000 to 9999 (a wider or negative year, which an
+ * offset can produce from 0000-01-01 or 9999-12-31, fails the mapping and would lose the event's time).
+ */
+const DATE_MAPPING_MIN_MS = Date.parse('0000-01-01T00:00:00Z');
+const DATE_MAPPING_MAX_MS = Date.parse('9999-12-31T23:59:59.999Z');
+
+const timestamp = z.iso
+  .datetime({ offset: true, message: 'expected an ISO 8601 timestamp such as 2026-01-31T12:00:00Z' })
+  .refine((ts) => {
+    const ms = Date.parse(ts);
+    return ms >= DATE_MAPPING_MIN_MS && ms <= DATE_MAPPING_MAX_MS;
+  }, 'outside what the date mapping can store (0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z in UTC)');
+
 const commonFields = {
-  ts: z.iso.datetime({ offset: true, message: 'expected an ISO 8601 timestamp such as 2026-01-31T12:00:00Z' }),
+  ts: timestamp,
   host: shortText.optional(),
   user: shortText.optional(),
   ip: shortText.optional(),
@@ -100,11 +115,16 @@ export type EventValidation = { ok: true; event: AgentEvent } | { ok: false; fie
 
 const CATEGORY_LIST = EVENT_CATEGORIES.join(', ');
 
-/** Validates one event; a failure names the field (dotted path) and why, never the whole batch. */
-export function validateEvent(value: unknown): EventValidation {
+/**
+ * Validates one event; a failure names the field (dotted path) and why, never the whole batch. The shape
+ * bounds come first: nothing below them (zod, the event id's hash, the pipelines) walks a deeper or wider event.
+ */
+export function validateEvent(value: unknown, limits: EventShapeLimits = DEFAULT_EVENT_SHAPE_LIMITS): EventValidation {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return { ok: false, field: '(event)', reason: 'expected a JSON object' };
   }
+  const shape = checkEventShape(value, limits);
+  if (!shape.ok) return shape;
   const category = (value as Record<string, unknown>).category;
   if (typeof category !== 'string' || !(EVENT_CATEGORIES as readonly string[]).includes(category)) {
     return { ok: false, field: 'category', reason: category === undefined ? `required; one of ${CATEGORY_LIST}` : `unknown category; expected one of ${CATEGORY_LIST}` };

@@ -5,6 +5,7 @@ import type { AgentIdentity } from '../agents/registry.ts';
 import { prepareSourceEvents, sendPreparedEvents, type SourceEvent, type WriteReport } from './bulk-writer.ts';
 import type { SourcePipelines } from './source-pipelines.ts';
 import { validateEvent } from './event-contract.ts';
+import { DEFAULT_EVENT_SHAPE_LIMITS, type EventShapeLimits } from './event-shape.ts';
 import { routeEvent } from './agent-events.ts';
 import type { IngestHooks } from './hooks.ts';
 import type { IngestMetrics } from './metrics.ts';
@@ -79,6 +80,8 @@ export interface EventIngestorOptions {
   hooks: IngestHooks;
   metrics: IngestMetrics;
   refresh?: boolean | 'wait_for';
+  /** How deep and wide one event (and its pipeline's output) may be: serve.max_event_depth / max_event_fields. */
+  shape?: EventShapeLimits;
 }
 
 /**
@@ -101,8 +104,7 @@ export class EventIngestor {
         deadLetters.push({ index, field: '(event)', reason: item.parseError, kind: 'validation', original: item.text });
         continue;
       }
-      const checked = validateEvent(item.value);
-      const routed = checked.ok ? routeEvent(agent, checked.event) : checked;
+      const routed = this.route(agent, item.value);
       if (!routed.ok) {
         results[index] = { index, status: 'rejected', field: routed.field, reason: routed.reason };
         deadLetters.push({ index, field: routed.field, reason: routed.reason, kind: 'validation', original: originalText(item) });
@@ -123,10 +125,12 @@ export class EventIngestor {
         else {
           const rejection = report.rejected.find((r) => r.index === n);
           const reason = rejection?.reason ?? 'not indexed';
-          if (rejection && isRetryableStatus(rejection.status)) results[index] = { index, status: 'retry', reason };
+          if (rejection && rejection.field === undefined && isRetryableStatus(rejection.status)) results[index] = { index, status: 'retry', reason };
           else {
-            results[index] = { index, status: 'rejected', field: '(document)', reason };
-            deadLetters.push({ index, field: '(document)', reason, kind: 'indexing', original: originalText(items[index]!) });
+            // A field on the rejection: Nyx refused the normalised document before sending it.
+            const field = rejection?.field ?? '(document)';
+            results[index] = { index, status: 'rejected', field, reason };
+            deadLetters.push({ index, field, reason, kind: rejection?.field === undefined ? 'indexing' : 'normalisation', original: originalText(items[index]!) });
           }
         }
       }
@@ -135,6 +139,16 @@ export class EventIngestor {
     await this.writeDeadLetters(agent, deadLetters);
     this.count(agent.namespace, results, deadLetters.length);
     return { results, retry: results.some((r) => r.status === 'retry') };
+  }
+
+  /** Validates and routes one event; anything it throws, however unexpected, refuses that event alone. */
+  private route(agent: AgentIdentity, value: unknown): ReturnType<typeof routeEvent> {
+    try {
+      const checked = validateEvent(value, this.options.shape ?? DEFAULT_EVENT_SHAPE_LIMITS);
+      return checked.ok ? routeEvent(agent, checked.event) : checked;
+    } catch (err) {
+      return { ok: false, field: '(event)', reason: `the event could not be read: ${err instanceof Error ? err.message : String(err)}` };
+    }
   }
 
   /** Metrics per outcome, not per event: one label lookup for each outcome the batch had. */
@@ -147,7 +161,7 @@ export class EventIngestor {
 
   private async writeSource(agent: AgentIdentity, source: Source, events: SourceEvent[]): Promise<WriteReport> {
     const { client, pipelines, hooks, metrics } = this.options;
-    const prepared = prepareSourceEvents(pipelines, { source, namespace: agent.namespace, events });
+    const prepared = prepareSourceEvents(pipelines, { source, namespace: agent.namespace, events, shape: this.options.shape ?? DEFAULT_EVENT_SHAPE_LIMITS });
     const ctx = { namespace: agent.namespace, source, dataStream: prepared.dataStream, agentId: agent.agentId, normalised: !pipelines.runsInCluster(source) };
     if (hooks.has('onEvents')) {
       const docs = prepared.docs.map((d) => d.doc);

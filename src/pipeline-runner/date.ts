@@ -78,11 +78,22 @@ export function offsetMinutes(zone: Zone, epochMs: number): number {
   for (const part of format.formatToParts(new Date(epochMs))) parts[part.type] = part.value;
   let year = Number(parts.year);
   if (parts.era === 'BC' || parts.era === 'B') year = 1 - year;
-  const wall = Date.UTC(year, Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
+  const wall = utcWallClock(year, Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
   const minutes = Math.round((wall - (epochMs - (((epochMs % 1000) + 1000) % 1000))) / 60000);
   if (offsetCache.size > 20000) offsetCache.clear();
   offsetCache.set(key, minutes);
   return minutes;
+}
+
+/**
+ * Date.UTC with the year taken literally: Date.UTC maps years 0-99 to 1900-1999, so year 0001 would
+ * become 1901. Java's time API (and so Elasticsearch) reads every year as written.
+ */
+function utcWallClock(year: number, monthIndex: number, day: number, hour = 0, minute = 0, second = 0, millis = 0): number {
+  if (year < 0 || year > 99) return Date.UTC(year, monthIndex, day, hour, minute, second, millis);
+  const date = new Date(0);
+  date.setUTCFullYear(year, monthIndex, day);
+  return date.setUTCHours(hour, minute, second, millis);
 }
 
 /** Epoch millis of a wall-clock time (expressed as if it were UTC) in `zone`. */
@@ -289,7 +300,7 @@ function compileJavaPattern(pattern: string): DateParser {
     if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return undefined;
     const effectiveZone = fixedOffset !== undefined ? ({ kind: 'fixed', minutes: fixedOffset, id: 'offset' } as Zone) : (parsedZone ?? zone);
     const build = (y: number): number | undefined => {
-      const wall = Date.UTC(y, month - 1, day, hour, minute, second, millis);
+      const wall = utcWallClock(y, month - 1, day, hour, minute, second, millis);
       if (new Date(wall).getUTCDate() !== day) return undefined; // e.g. Feb 30
       return wallToEpoch(wall, effectiveZone);
     };
@@ -323,7 +334,7 @@ const parseIso8601: DateParser = (text, zone) => {
   const day = Number(d);
   if (month < 1 || month > 12 || day < 1 || day > 31 || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return undefined;
   const millis = fraction ? Math.floor(Number(`0.${fraction}`) * 1000 + 1e-6) : 0;
-  const wall = Date.UTC(Number(y), month - 1, day, Number(h), Number(mi), Number(s), millis);
+  const wall = utcWallClock(Number(y), month - 1, day, Number(h), Number(mi), Number(s), millis);
   if (new Date(wall).getUTCDate() !== day) return undefined;
   if (offset !== undefined) return { epochMs: wall - (offset.toUpperCase() === 'Z' ? 0 : parseOffset(offset)) * 60000 };
   return { epochMs: wallToEpoch(wall, zone) };

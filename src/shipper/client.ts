@@ -46,7 +46,12 @@ export type IngestOutcome =
   /** The body or batch is too large: split it. */
   | { kind: 'too_large' }
   /** The whole request was refused as bad input without per-event results. */
-  | { kind: 'bad_request'; reason: string };
+  | { kind: 'bad_request'; reason: string }
+  /**
+   * The server failed on the whole batch (HTTP 500, no per-event results): a bug that one event may trigger,
+   * not a "come back later" (that is 503/429). Split the batch to find the event.
+   */
+  | { kind: 'server_error'; status: number; reason: string };
 
 const DONE = /^(stored|created|duplicate|dropped|ok|indexed|updated|noop|accepted|exists)$/i;
 const REJECTED = /^(rejected|invalid|dead_?letter(ed)?|error_invalid|bad_request)$/i;
@@ -158,6 +163,7 @@ export class IngestClient {
       const reason = `HTTP ${res.status}${typeof (parsedBody as { error?: unknown } | undefined)?.error === 'string' ? `: ${(parsedBody as { error: string }).error}` : ''}`;
       // A 503 may still say which events were stored: settle those, retry only the rest.
       if (typeof items !== 'string') return { kind: 'items', items, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+      if (res.status === 500) return { kind: 'server_error', status: res.status, reason };
       return { kind: 'retry', status: res.status, reason, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
     }
     if (typeof items !== 'string') return { kind: 'items', items };

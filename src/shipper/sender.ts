@@ -36,6 +36,16 @@ export function backoffDelay(attempt: number, initialMs: number, maxMs: number, 
 }
 
 /**
+ * How many times the server may fail (HTTP 500) on one event sent alone before it is dead-lettered: a backoff
+ * separates the tries, so a passing fault is ridden out, while an event that always breaks the server stops
+ * blocking the queue behind it.
+ */
+export const MAX_LONE_EVENT_SERVER_ERRORS = 3;
+
+/** The shipper's local dead-letter store: one JSON line per event the server will not take, with the reason. */
+export const DEAD_LETTER_FILE = 'dead-letter.ndjson';
+
+/**
  * BatchSender: takes batches from the queue, POSTs them, and settles each event by its own
  * result: done (stored/duplicate) or rejected (dead-lettered locally) leave the queue;
  * failed ones go back to be retried alone. One request at a time keeps order simple.
@@ -51,6 +61,8 @@ export class BatchSender {
   private attempt = 0;
   private limit: number;
   private loopDone: Promise<void> | undefined;
+  /** Server errors (500) per event sent alone, by seq: the count that dead-letters a poison event. */
+  private readonly loneServerErrors = new Map<number, number>();
 
   constructor(
     private readonly queue: DurableQueue,
@@ -134,14 +146,34 @@ export class BatchSender {
         return this.backoff(undefined, true);
       case 'too_large':
       case 'bad_request':
-        if (batch.length > 1) {
-          // Halve until the offender is alone; it is then rejected with the server's reason.
-          this.queue.release(seqs);
-          this.limit = Math.max(1, Math.floor(batch.length / 2));
-          return 0;
-        }
+        if (batch.length > 1) return this.bisect(batch);
         return this.settle(batch, [{ kind: 'rejected', reason: outcome.kind === 'too_large' ? 'event too large for the server' : outcome.reason }]);
+      case 'server_error': {
+        this.lastError = outcome.reason;
+        if (batch.length > 1) return this.bisect(batch);
+        const seq = batch[0]!.seq;
+        const failures = (this.loneServerErrors.get(seq) ?? 0) + 1;
+        if (failures >= MAX_LONE_EVENT_SERVER_ERRORS) {
+          this.loneServerErrors.delete(seq);
+          this.log.warn({ seq, status: outcome.status }, 'the server fails on this event alone; dead-lettered');
+          return this.settle(batch, [{ kind: 'rejected', reason: `the server failed on this event alone ${failures} times (${outcome.reason})` }]);
+        }
+        this.loneServerErrors.set(seq, failures);
+        this.queue.release(seqs);
+        this.counters.retried++;
+        return this.backoff();
+      }
     }
+  }
+
+  /**
+   * Halves the batch size and puts the batch back: repeated, the event the server cannot take ends alone,
+   * where it is dead-lettered with the server's reason, and everything around it is sent.
+   */
+  private bisect(batch: QueueRecord[]): number {
+    this.queue.release(batch.map((r) => r.seq));
+    this.limit = Math.max(1, Math.floor(batch.length / 2));
+    return 0;
   }
 
   private settle(batch: QueueRecord[], items: ItemOutcome[], retryAfterMs?: number): number {
@@ -149,6 +181,7 @@ export class BatchSender {
     const rejected: number[] = [];
     const retry: number[] = [];
     batch.forEach((rec, i) => {
+      this.loneServerErrors.delete(rec.seq);
       const item = items[i] ?? { kind: 'retry', reason: 'no result' };
       if (item.kind === 'done') done.push(rec.seq);
       else if (item.kind === 'rejected') {
@@ -182,6 +215,6 @@ export class BatchSender {
 
   private deadLetter(rec: QueueRecord, reason: string, field?: string): void {
     const line = JSON.stringify({ at: new Date().toISOString(), seq: rec.seq, reason, ...(field ? { field } : {}), event: rec.event });
-    appendFileSync(join(this.options.stateDir, 'dead-letter.ndjson'), `${line}\n`);
+    appendFileSync(join(this.options.stateDir, DEAD_LETTER_FILE), `${line}\n`);
   }
 }

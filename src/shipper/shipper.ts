@@ -7,7 +7,7 @@ import { IngestClient } from './client.ts';
 import { inputId, outputTarget, type InputConfig, type ShipperConfig } from './config.ts';
 import { hostIdentity, type CollectedEvent, type HostIdentity } from './event.ts';
 import { DurableQueue, QueueFullError } from './queue.ts';
-import { BatchSender, backoffDelay, type EventOutput } from './sender.ts';
+import { BatchSender, backoffDelay, DEAD_LETTER_FILE, type EventOutput } from './sender.ts';
 import { writeStatus, type ShipperStatus } from './status.ts';
 import type { Collector, CollectorContext, EventSink } from './collectors/types.ts';
 import { FileTailCollector } from './collectors/file-tail.ts';
@@ -223,6 +223,7 @@ export class Shipper {
         sent_total: q.totals.sent,
         rejected_total: q.totals.rejected,
       },
+      dead_letter_file: join(this.config.state_dir, DEAD_LETTER_FILE),
       ...((s?.lastError ?? this.lastError) ? { last_error: s?.lastError ?? this.lastError } : {}),
       inputs: this.collectors.map((c) => c.id),
     };

@@ -33,6 +33,8 @@ export const shipperStatusSchema = z.object({
     rejected_total: z.number(),
   }),
   last_error: z.string().optional(),
+  /** Where events the server would not take are kept, one JSON line each with the reason. */
+  dead_letter_file: z.string().optional(),
   inputs: z.array(z.string()),
 });
 export type ShipperStatus = z.infer<typeof shipperStatusSchema>;
@@ -77,6 +79,7 @@ export function formatStatus(s: ShipperStatus, now = Date.now()): string {
     `queue:     depth ${s.queue.depth}, ${(s.queue.bytes / 1024 / 1024).toFixed(1)} MiB on disk, ${s.queue.oldest_age_s === undefined ? 'nothing waiting' : `oldest ${s.queue.oldest_age_s}s old`}, ${s.queue.in_flight} in flight`,
     `inputs:    ${s.inputs.join(', ') || '(none)'}`,
   ];
+  if (s.queue.rejected_total > 0) lines.push(`dead letters: ${s.queue.rejected_total} (ever), with the reason each, in ${s.dead_letter_file ?? 'dead-letter.ndjson in the state directory'}`);
   if (s.last_error) lines.push(`last error: ${s.last_error}`);
   return lines.join('\n');
 }

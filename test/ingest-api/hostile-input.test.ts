@@ -127,10 +127,12 @@ test('control characters and injection attempts are stored verbatim, nothing exe
   for (const [i, cmd] of hostile.entries()) assert.equal(byId.get(ids[i]), cmd, `stored verbatim: ${JSON.stringify(cmd)}`);
   assert.equal((await es.get({ index: 'nyx-agents', id: 'injected' }).catch(() => ({ found: false }))).found, false);
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
-  // A "__proto__" key is refused, never merged into a prototype.
+  // A "__proto__" key is refused, never merged into a prototype; it costs its own event (422 when it is the
+  // only one, with the field), not the request (issue 19: it was a 400 for the whole body).
   const proto = await postRaw(`${api.url}/api/ingest`, '{"ts":"2026-03-01T12:00:00Z","category":"detection","__proto__":{"polluted":true}}', { ...key, 'content-type': 'application/json' });
-  assert.equal(proto.status, 400);
-  assert.match(String((proto.body as { error: string }).error), /__proto__/);
+  assert.equal(proto.status, 422);
+  assert.equal((proto.body as IngestBody).results[0]?.field, '__proto__');
+  assert.match((proto.body as IngestBody).results[0]?.reason ?? '', /__proto__/);
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
 });
 

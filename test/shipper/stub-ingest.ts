@@ -18,6 +18,11 @@ export interface StubIngest {
   setDown(down: boolean): void;
   /** Events for which this returns a reason are rejected. */
   rejectWhen(fn: ((e: Record<string, unknown>) => string | undefined) | undefined): void;
+  /**
+   * A batch holding an event for which this returns a status is refused whole with it and no per-event
+   * results, as a server that cannot take one of its events would (400/413/422 for the body, or a 500).
+   */
+  failBatchWhen(fn: ((e: Record<string, unknown>) => 400 | 413 | 422 | 500 | undefined) | undefined): void;
   close(): Promise<void>;
 }
 
@@ -37,6 +42,7 @@ export async function startStubIngest(options: { token?: string; agentId?: strin
   let pending: { n: number; status: number; after: number } = { n: 0, status: 503, after: 1 };
   let down = false;
   let reject: ((e: Record<string, unknown>) => string | undefined) | undefined;
+  let failBatch: ((e: Record<string, unknown>) => 400 | 413 | 422 | 500 | undefined) | undefined;
   const state = { stored: new Map<string, Record<string, unknown>>(), duplicates: 0, requests: 0 };
   const server: Server = createServer(async (req, res) => {
     const body = await readBody(req);
@@ -60,6 +66,10 @@ export async function startStubIngest(options: { token?: string; agentId?: strin
       }
       const raw = req.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body;
       const events = JSON.parse(raw.toString()) as Array<Record<string, unknown>>;
+      for (const e of events) {
+        const status = failBatch?.(e);
+        if (status) return send(status, { error: status === 500 ? 'internal error' : `the body holds an event this server cannot take (HTTP ${status})` });
+      }
       const results = events.map((e, index) => {
         const why = reject?.(e);
         if (why) return { index, status: 'rejected', field: 'raw', reason: why };
@@ -96,6 +106,9 @@ export async function startStubIngest(options: { token?: string; agentId?: strin
     },
     rejectWhen: (fn) => {
       reject = fn;
+    },
+    failBatchWhen: (fn) => {
+      failBatch = fn;
     },
     close: () =>
       new Promise<void>((r) => {
