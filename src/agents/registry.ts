@@ -243,6 +243,8 @@ export class AgentRegistry {
           if_seq_no: found.seqNo,
           if_primary_term: found.primaryTerm,
           doc: { uses: token.uses + 1, last_used_at: this.now().toISOString() },
+          // As every other write here: `nyx agents token list` (a search) shows the use as soon as enrollment answers.
+          refresh: 'wait_for',
         });
         return token;
       } catch (err) {
