@@ -371,13 +371,19 @@ async function apiTarget(limits: FuzzLimits): Promise<FuzzTarget> {
     return (await es.count({ index, query, ignore_unavailable: true, allow_no_indices: true })).count;
   };
 
-  // Every data stream a case can reach exists before the first case (creating one takes seconds): one valid event
-  // of each category, one rejected event, one canary event.
-  const warmUp = [...Object.values(EVENT_TEMPLATES).map((t) => ({ ...t, seq: subst.nextSeq() })), { category: 'none' }];
-  const warmed = await postJson(`${api.url}/api/ingest`, warmUp, { 'x-agent-key': fuzzed.key });
-  if (warmed.status !== 200) throw new Error(`warm-up ingest failed: ${warmed.status} ${brief(warmed.body)}`);
-  const canaryWarm = await postJson(`${api.url}/api/ingest`, agentEvent({ cmd: 'canary', seq: subst.nextSeq() }), { 'x-agent-key': canary.agent_key });
-  if (canaryWarm.status !== 200) throw new Error(`canary warm-up failed: ${canaryWarm.status} ${brief(canaryWarm.body)}`);
+  // Every data stream a case can reach exists before the first case (creating one takes seconds), created side by
+  // side: one valid event of each category (endpoint, syslog, cowrie), one rejected event, one canary event.
+  const warmUps = [
+    ...Object.values(EVENT_TEMPLATES).map((t) => [fuzzed.key, { ...t, seq: subst.nextSeq() }, 200] as const),
+    [fuzzed.key, { category: 'none' }, 422] as const,
+    [canary.agent_key, agentEvent({ cmd: 'canary', seq: subst.nextSeq() }), 200] as const,
+  ];
+  await Promise.all(
+    warmUps.map(async ([key, event, status]) => {
+      const res = await postJson(`${api.url}/api/ingest`, event, { 'x-agent-key': key });
+      if (res.status !== status) throw new Error(`warm-up ingest answered ${res.status}, not ${status}: ${brief(res.body)}`);
+    }),
+  );
   const totals = {
     stored: await count(`logs-*-${api.namespace}`),
     rejected: await count(`nyx-dead-letter-${api.namespace}`),
