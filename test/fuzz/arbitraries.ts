@@ -387,6 +387,13 @@ export function requestBody(limits: FuzzLimits): fc.Arbitrary<BodyCase> {
   );
 }
 
+/** How many events the server must account for: a single event that is itself a JSON array is read as that array. */
+export function eventsInBody(body: BodyCase): number {
+  const only = body.events[0];
+  if (body.form === 'single' && only?.kind === 'event' && Array.isArray(only.value)) return only.value.length;
+  return body.events.length;
+}
+
 /** The bytes a body case sends (before gzip): events joined as its form says. */
 export function bodyBytes(body: BodyCase, subst: Substitutions): Buffer {
   const parts = body.events.map((e) => eventBytes(e, subst));

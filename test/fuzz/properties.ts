@@ -19,6 +19,7 @@ import {
   EVENT_TEMPLATES,
   bodyBytes,
   eventBytes,
+  eventsInBody,
   jsonText,
   ownObject,
   pollutionText,
@@ -100,7 +101,9 @@ function bodyTarget(limits: FuzzLimits): FuzzTarget {
           invariant(wholeRefusalAllowed, 'one event never costs its neighbours', () => `the whole body of ${body.events.length} events was refused (${err.statusCode}: ${brief(err.message)})`);
           return;
         }
-        invariant(items.length === body.events.length, 'one result per event sent', () => `${body.events.length} events sent, ${items.length} parsed`);
+        const sentCount = eventsInBody(body);
+        invariant(items.length === sentCount, 'one result per event sent', () => `${sentCount} events sent, ${items.length} parsed`);
+        if (body.form === 'single') return;
         items.forEach((item, i) => {
           if ('parseError' in item) invariant(typeof item.parseError === 'string' && item.parseError.length > 0, 'a rejected line says why', () => `line ${i} has an empty parse error`);
           else invariant(body.events[i]!.kind !== 'garbage', 'a line that is no JSON is rejected', () => `line ${i} (${body.events[i]!.summary}) parsed as ${brief(item.value)}`);
@@ -421,7 +424,7 @@ async function apiTarget(limits: FuzzLimits): Promise<FuzzTarget> {
       ...(body.gzip ? { 'content-encoding': 'gzip' } : {}),
     };
     const res = await withGlobalsWatched('POST /api/ingest', () => postRaw(`${api.url}/api/ingest`, sent, headers));
-    const n = body.events.length;
+    const n = eventsInBody(body);
     invariant(res.status !== 500, 'the server never answers 500', () => `POST /api/ingest answered 500 ${brief(res.body)}`);
     invariant([200, 400, 413, 415, 422, 503].includes(res.status), 'the server answers a documented status', () => `POST /api/ingest answered ${res.status} ${brief(res.body)}`);
     if (res.status === 503) invariant(res.headers.get('retry-after'), 'a 503 says when to retry', () => `503 without Retry-After: ${brief(res.body)}`);
@@ -429,7 +432,7 @@ async function apiTarget(limits: FuzzLimits): Promise<FuzzTarget> {
       const error = (res.body as { error?: unknown }).error;
       invariant(typeof error === 'string' && error.length > 0, 'a refusal says why', () => `${res.status} with body ${brief(res.body)}`);
       const tooBig = res.status === 413 && bytes.length > API_BODY_LIMIT;
-      const wholeRefusalAllowed = tooBig || n === 1 || body.events.every((e) => e.kind === 'garbage');
+      const wholeRefusalAllowed = tooBig || body.events.length === 1 || body.events.every((e) => e.kind === 'garbage');
       invariant(wholeRefusalAllowed, 'one event never costs its neighbours', () => `the whole body of ${n} events was refused: ${res.status} ${brief(error)}`);
     }
     if (res.status === 200 || res.status === 422 || (res.status === 503 && (res.body as { results?: unknown }).results)) {
