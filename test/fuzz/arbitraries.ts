@@ -98,6 +98,13 @@ export function adversarialString(limits: FuzzLimits): fc.Arbitrary<string | Raw
 /** Number literals at the edges, as JSON text (JSON.stringify would turn -0 into 0 and cannot write 1e309). */
 const NUMBER_LITERALS = ['-0', '0.0', '1e308', '-1e308', '1e309', '-1e309', '5e-324', '1e-400', '9007199254740993', '-9007199254740993', '123456789012345678901234567890', '18446744073709551616', '1E+2', '0.1e-7'];
 
+/** Timestamps at the edges of what ISO 8601, JavaScript and Elasticsearch's date type can each represent. */
+export const edgeTimestamp: fc.Arbitrary<string> = fc.constantFrom(
+  '0001-01-01T00:00:00Z', '0000-01-01T00:00:00Z', '1969-12-31T23:59:59.999Z', '1970-01-01T00:00:00Z', '9999-12-31T23:59:59.999Z',
+  '2026-03-01T12:00:00+14:00', '2026-03-01T12:00:00-12:00', '2026-03-01T12:00:00.123456789Z', '2024-02-29T00:00:00Z', '2026-02-29T00:00:00Z',
+  '2026-03-01T24:00:00Z', '2026-12-31T23:59:60Z', '+275760-09-13T00:00:00Z', '2026-03-01T12:00:00', '2026-03-01',
+);
+
 export const edgeNumber: fc.Arbitrary<number | RawJson> = fc.oneof(
   fc.constantFrom(...NUMBER_LITERALS).map((n) => new RawJson(n, n)),
   fc.constantFrom(0, -1, 1, 65535, 65536, -2147483649, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, Number.MAX_VALUE, Number.MIN_VALUE, 0.5),
@@ -280,6 +287,7 @@ function mutationArb(base: Record<string, unknown>, limits: FuzzLimits): fc.Arbi
     { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...existing), reservedKey).map(([p, k]) => [...p, k]) },
   );
   return fc.oneof(
+    { weight: 1, arbitrary: fc.record({ path: fc.constant<string[]>(['ts']), value: edgeTimestamp }) },
     { weight: 3, arbitrary: fc.record({ path, value: leafValue(limits) }) },
     { weight: 2, arbitrary: fc.record({ path, value: reservedValue(limits) }) },
     { weight: 1, arbitrary: fc.record({ path, value: adversarialJson(limits) }) },

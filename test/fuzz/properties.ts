@@ -215,6 +215,15 @@ function checkRoutedDocument(doc: Record<string, unknown>, source: Source): void
   invariant(threat.length === 0, 'threat.* enrichment is the server\'s', () => `the agent's ${brief(threat)} was kept`);
 }
 
+/** An agent event's `ts` is its document's @timestamp, the same instant (unless the pipeline flagged the document as failed). */
+function checkTimestamp(doc: Record<string, unknown>, ts: string): void {
+  const sent = Date.parse(ts);
+  invariant(Number.isFinite(sent), 'an accepted ts is a real instant', () => `the contract accepted ts ${JSON.stringify(ts)}, which is no instant`);
+  if (readField(doc as EcsDocument, 'error.message').length) return;
+  const stored = doc['@timestamp'];
+  invariant(typeof stored === 'string' && Date.parse(stored) === sent, 'the stored @timestamp is the instant the agent sent', () => `ts ${JSON.stringify(ts)} became @timestamp ${JSON.stringify(stored)}`);
+}
+
 function pipelinesTarget(limits: FuzzLimits): FuzzTarget {
   const config = configSchema.parse({ elasticsearch: { url: 'http://127.0.0.1:9' } });
   const pipelines = SourcePipelines.offline(config);
@@ -253,6 +262,7 @@ function pipelinesTarget(limits: FuzzLimits): FuzzTarget {
           throw new InvariantError('preparing an event never throws', `${routed.source}: ${describeThrown(err)}`);
         }
         for (const { doc } of prepared.docs) {
+          if (routed.source === 'endpoint' && checked.event.category !== 'windows_event') checkTimestamp(doc, checked.event.ts);
           const json = serialisable(doc);
           invariant(json.ok, 'every stored document serialises', () => `the ${routed.source} document cannot be sent: ${json.ok ? '' : json.error}`);
           const foreign = foreignPrototypePath(doc);
