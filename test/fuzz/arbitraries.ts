@@ -315,6 +315,31 @@ export function cowrieTextEvent(limits: FuzzLimits): fc.Arbitrary<EventCase> {
   });
 }
 
+/**
+ * A valid event claiming the canary tenant in a server-owned field (`data_stream.namespace`, `agent.id`), spelled
+ * dotted or nested, at the top level or inside a Cowrie record (as an object or as its JSON text).
+ */
+export const tenantClaimEvent: fc.Arbitrary<EventCase> = fc
+  .record({
+    category: fc.constantFrom<EventCategory>('commandline', 'network', 'process', 'cowrie'),
+    field: fc.constantFrom({ path: 'data_stream.namespace', claimed: CANARY_NAMESPACE }, { path: 'agent.id', claimed: CANARY_AGENT_ID }),
+    spelling: fc.constantFrom('dotted', 'nested'),
+    inRecord: fc.constantFrom('object', 'text'),
+  })
+  .map(({ category, field: { path, claimed }, spelling, inRecord }) => {
+    const claim = (target: Record<string, unknown>): void => setPath(target, spelling === 'dotted' ? [path] : path.split('.'), claimed);
+    const value = deepCopy({ ...EVENT_TEMPLATES[category], seq: new RawJson(SEQ, 'seq') }) as Record<string, unknown>;
+    let where = 'at the top level';
+    if (category === 'cowrie') {
+      const record = deepCopy(COWRIE_RECORD) as Record<string, unknown>;
+      claim(record);
+      value.raw = inRecord === 'object' ? record : new RawJson(JSON.stringify(jsonText(record)), 'raw text');
+      where = `in raw (${inRecord === 'object' ? 'an object' : 'JSON text'})`;
+    } else claim(value);
+    const summary = `${category} event claiming ${spelling} ${path} = ${claimed} ${where}`;
+    return eventCase(category, value, summary);
+  });
+
 /** Pollution payloads written as JSON text where a pipeline parses text into objects (json, kv processors). */
 export const pollutionText = fc.constantFrom(
   `{"__proto__":{"${POLLUTION_MARKER}":"yes","revoked_at":"2026-01-01T00:00:00Z"}}`,
@@ -339,6 +364,7 @@ export function anyEvent(limits: FuzzLimits): fc.Arbitrary<EventCase> {
   return fc.oneof(
     { weight: 8, arbitrary: fc.constantFrom(...EVENT_CATEGORIES).chain((c) => mutatedEvent(c, limits)) },
     { weight: 2, arbitrary: cowrieTextEvent(limits) },
+    { weight: 1, arbitrary: tenantClaimEvent },
     {
       weight: 1,
       arbitrary: pollutionText.map((t) => {
