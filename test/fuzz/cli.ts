@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { randomInt } from 'node:crypto';
 import { startLocalNode, stopLocalNode } from '../../src/elastic/local-node.ts';
+import { setLogLevel } from '../../src/log/logger.ts';
 import { TARGETS, type TargetName } from './properties.ts';
 import { formatReport, runTarget } from './runner.ts';
 
@@ -23,6 +24,8 @@ if (!(seconds > 0) || unknown.length || (values.path !== undefined && (values.se
   console.error(unknown.length ? `unknown target ${unknown.join(', ')}\n${usage}` : `${usage}\n(--path replays one case: give it with --seed and one --target)`);
   process.exit(2);
 }
+// The in-process API logs every 500 it answers; the report already names them. NYX_LOG_LEVEL=error shows the stacks.
+if (!process.env.NYX_LOG_LEVEL) setLogLevel('fatal');
 const seed = values.seed !== undefined ? Number(values.seed) : randomInt(0, 2 ** 31 - 1);
 
 // The api target needs a cluster: the one ELASTICSEARCH_URL names, or a local node started for the run.

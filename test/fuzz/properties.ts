@@ -442,7 +442,7 @@ async function apiTarget(limits: FuzzLimits): Promise<FuzzTarget> {
     };
     const res = await withGlobalsWatched('POST /api/ingest', () => postRaw(`${api.url}/api/ingest`, sent, headers));
     const n = eventsInBody(body);
-    invariant(res.status !== 500, 'the server never answers 500', () => `POST /api/ingest answered 500 ${brief(res.body)}`);
+    invariant(res.status !== 500, 'the server never answers 500', () => `POST /api/ingest answered 500 ${brief(res.body)} (the server's log has the stack; npm run fuzz shows it with NYX_LOG_LEVEL=error)`);
     invariant([200, 400, 413, 415, 422, 503].includes(res.status), 'the server answers a documented status', () => `POST /api/ingest answered ${res.status} ${brief(res.body)}`);
     if (res.status === 503) invariant(res.headers.get('retry-after'), 'a 503 says when to retry', () => `503 without Retry-After: ${brief(res.body)}`);
     if (res.status === 400 || res.status === 413 || res.status === 415) {
