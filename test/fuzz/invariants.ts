@@ -32,7 +32,11 @@ export function brief(value: unknown, max = 200): string {
 /** Describes anything thrown, first stack frame included, so "threw RangeError" says where. */
 export function describeThrown(err: unknown): string {
   if (!(err instanceof Error)) return `a non-Error value ${brief(err)}`;
-  const frame = err.stack?.split('\n').find((l) => l.trim().startsWith('at '))?.trim();
+  const frame = err.stack
+    ?.split('\n')
+    .find((l) => l.trim().startsWith('at '))
+    ?.trim()
+    .replaceAll(`${process.cwd()}/`, '');
   return `${err.name}: ${brief(err.message, 300)}${frame ? ` (${frame})` : ''}`;
 }
 
