@@ -73,7 +73,14 @@ function pathKeys(parts: string[]): PathKeys {
 
 function collect(node: unknown, keys: PathKeys, i: number, out: { values: string[]; present: boolean }): void {
   if (Array.isArray(node)) {
-    for (const el of node) collect(el, keys, i, out);
+    // Lists of lists flatten as Elasticsearch flattens them. Walked with a stack, not recursion: an agent can nest
+    // lists thousands deep, while an object step always advances along the path (so that recursion is bounded).
+    const stack: unknown[] = [node];
+    while (stack.length > 0) {
+      const item = stack.pop();
+      if (Array.isArray(item)) for (let n = item.length - 1; n >= 0; n--) stack.push(item[n]);
+      else collect(item, keys, i, out);
+    }
     return;
   }
   if (i === keys.length) {
