@@ -138,7 +138,21 @@ export const configSchema = z
   .object({
     elasticsearch: z
       .object({
-        url: z.url({ message: 'expected a URL such as https://es.example.org:9200' }).optional(),
+        /** One URL, or several nodes of one cluster (a list; in ELASTICSEARCH_URL, comma-separated). */
+        url: z
+          .preprocess(
+            (value) => (typeof value === 'string' ? [value] : value),
+            z
+              .array(z.url({ message: 'expected a URL such as https://es.example.org:9200' }), { error: 'expected a URL or a list of node URLs' })
+              .min(1, 'expected a URL or a list of node URLs')
+              .max(32, 'at most 32 node URLs'),
+          )
+          .optional(),
+        /**
+         * Learn the cluster's other nodes from it (at start and after a node fails). Default: on when several
+         * URLs are given; off for one URL, which may be a proxy or load balancer whose nodes are not reachable.
+         */
+        sniff: z.boolean().optional(),
         cloud_id: z.string().min(1).optional(),
         username: z.string().min(1).optional(),
         ca_file: z.string().min(1).optional(),
@@ -150,7 +164,9 @@ export const configSchema = z
         connect_wait_ms: z.number().int().positive().default(15_000),
       })
       .strict()
-      .default({ request_timeout_ms: 30_000, connect_wait_ms: 15_000 }),
+      // `url` stays the first (or only) node for messages and checks; `urls` is every node the client may use.
+      .transform(({ url, ...rest }) => ({ ...rest, url: url?.[0], urls: url }))
+      .default({ request_timeout_ms: 30_000, connect_wait_ms: 15_000, url: undefined, urls: undefined }),
     local_node: z
       .object({
         version: z.string().regex(/^9\.\d+\.\d+$/, 'expected an Elasticsearch 9.x version such as 9.2.8').default('9.2.8'),
