@@ -16,7 +16,11 @@ const sourceSettingsSchema = z
   .object({
     retention_days: z.number().int().positive().max(3650).default(30),
     shards: z.number().int().positive().max(64).default(1),
-    replicas: z.number().int().min(0).max(8).default(0),
+    /**
+     * Replica copies of each shard. Unset: `auto_expand_replicas: 0-1`, one replica as soon as the cluster has a
+     * second node (so losing a node does not stop writes) and none on a single node (which stays green).
+     */
+    replicas: z.number().int().min(0).max(8).optional(),
   })
   .strict();
 
@@ -42,6 +46,11 @@ const serveSchema = z
     /** An agent not seen for this long is listed as stale. */
     agent_stale_after_seconds: z.number().int().positive().default(600),
     retry_after_seconds: z.number().int().positive().default(5),
+    /**
+     * How long a write waits for a primary shard that is unavailable (e.g. its node just failed) before the
+     * API answers 503 + Retry-After: well under an agent's request timeout (30 s).
+     */
+    write_wait_seconds: z.number().int().positive().max(60).default(5),
   })
   .strict()
   .prefault({});
@@ -207,12 +216,13 @@ export type NyxConfig = z.infer<typeof configSchema>;
 export interface SourceSettings {
   retention_days: number;
   shards: number;
-  replicas: number;
+  /** A fixed count, or `auto` for Elasticsearch's auto_expand_replicas 0-1. */
+  replicas: number | 'auto';
 }
 
 export function sourceSettings(config: NyxConfig, source: Source): SourceSettings {
   const given = config.sources[source] ?? {};
-  return { retention_days: given.retention_days ?? 30, shards: given.shards ?? 1, replicas: given.replicas ?? 0 };
+  return { retention_days: given.retention_days ?? 30, shards: given.shards ?? 1, replicas: given.replicas ?? 'auto' };
 }
 
 /** Secrets, read from env (or the file an env var names), never from YAML. */

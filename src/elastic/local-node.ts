@@ -421,7 +421,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const single = readLocalNode(name, home);
   if (single) throw new NyxError(`a single-node Elasticsearch named ${name} runs at ${single.url}`, 'stop it first (nyx es stop)');
   const previous = readLocalCluster(name, home);
-  if (previous && previous.nodes.every((n) => n.alive) && previous.nodes.length === options.nodes && (await clusterFormed(previous.nodes.map((n) => n.url), options.nodes))) return previous;
+  if (!options.fresh && previous && previous.nodes.every((n) => n.alive) && previous.nodes.length === options.nodes && (await clusterFormed(previous.nodes.map((n) => n.url), options.nodes))) return previous;
   if (previous?.nodes.some((n) => n.alive)) await stopLocalCluster(name, home);
   if (previous && previous.nodes.length !== options.nodes && !options.fresh) {
     throw new NyxError(`the local cluster ${name} was made with ${previous.nodes.length} nodes, not ${options.nodes}`, 'start it with the same --nodes, or remove its data first');

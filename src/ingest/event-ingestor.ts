@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { errors, type Client } from '@elastic/elasticsearch';
+import { errors, type Client, type TransportRequestOptions } from '@elastic/elasticsearch';
 import type { Source } from '../config/index.ts';
 import type { AgentIdentity } from '../agents/registry.ts';
 import { prepareSourceEvents, sendPreparedEvents, type SourceEvent, type WriteReport } from './bulk-writer.ts';
@@ -38,6 +38,17 @@ export class BackpressureError extends Error {
  * short pause (~0.1 s, then ~0.2 s) is enough to ride out a dropped connection and answers promptly otherwise.
  */
 const PROMPT_RETRIES = { retryBackoff: (_min: number, _max: number, attempt: number) => 0.05 * 2 ** attempt * (1 + Math.random()) };
+
+/**
+ * The ingest path's bounded wait. A bulk write to a primary that is unavailable (its node just died, no copy
+ * yet promoted) waits Elasticsearch's `timeout` (1 min by default) for it, far past an agent's own request
+ * timeout: the agent would give up and resend, and the request held a slot all along. Bounded, the items come
+ * back 503 after `writeWaitSeconds` (the API answers 503 + Retry-After, the agent resends); the client's
+ * request timeout bounds a node that stops answering at all (a timeout is not retried, so it is the bound).
+ */
+function boundedWrite(writeWaitSeconds: number): TransportRequestOptions {
+  return { ...PROMPT_RETRIES, querystring: { timeout: `${writeWaitSeconds}s` }, requestTimeout: (writeWaitSeconds + 10) * 1000 };
+}
 
 export const deadLetterStream = (namespace: string): string => `nyx-dead-letter-${namespace}`;
 
@@ -79,6 +90,8 @@ export interface EventIngestorOptions {
   hooks: IngestHooks;
   metrics: IngestMetrics;
   refresh?: boolean | 'wait_for';
+  /** How long a write waits for an unavailable primary before its events are answered "retry" (serve.write_wait_seconds). */
+  writeWaitSeconds?: number;
 }
 
 /**
@@ -87,7 +100,11 @@ export interface EventIngestorOptions {
  * stored, and report one result per event. Throws BackpressureError when Elasticsearch cannot take it.
  */
 export class EventIngestor {
-  constructor(private readonly options: EventIngestorOptions) {}
+  private readonly writeOptions: TransportRequestOptions;
+
+  constructor(private readonly options: EventIngestorOptions) {
+    this.writeOptions = boundedWrite(options.writeWaitSeconds ?? 5);
+  }
 
   async ingest(agent: AgentIdentity, items: IngestItem[]): Promise<IngestOutcome> {
     const results: EventResult[] = new Array(items.length);
@@ -156,7 +173,7 @@ export class EventIngestor {
     const started = performance.now();
     let report: WriteReport;
     try {
-      report = await sendPreparedEvents(client, prepared, this.options.refresh ?? false, PROMPT_RETRIES);
+      report = await sendPreparedEvents(client, prepared, this.options.refresh ?? false, this.writeOptions);
     } catch (err) {
       throw asBackpressure(err);
     } finally {
@@ -190,7 +207,7 @@ export class EventIngestor {
     });
     let res;
     try {
-      res = await this.options.client.bulk({ operations, refresh: this.options.refresh ?? false }, PROMPT_RETRIES);
+      res = await this.options.client.bulk({ operations, refresh: this.options.refresh ?? false }, this.writeOptions);
     } catch (err) {
       throw asBackpressure(err);
     }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { PlanEntry } from '../../bootstrap/index.ts';
 import type { ClusterCapabilities } from '../../elastic/capabilities.ts';
+import { SOURCES, sourceSettings, type NyxConfig, type SourceSettings } from '../../config/index.ts';
 import { commandElastic, progress } from '../context.ts';
 
 function planLine(e: PlanEntry): string {
@@ -25,6 +26,17 @@ export function summary(entries: PlanEntry[]): string {
   return `Plan: ${count('create')} to create, ${count('update')} to update, ${count('drifted')} drifted, ${count('unchanged')} unchanged, ${count('skip')} skipped`;
 }
 
+/** One line per distinct layout of the sources' data streams (shards, replicas, retention). */
+function dataStreamLayout(config: NyxConfig, describe: (settings: SourceSettings) => string): string[] {
+  const bySetting = new Map<string, string[]>();
+  for (const source of SOURCES) {
+    const layout = describe(sourceSettings(config, source));
+    bySetting.set(layout, [...(bySetting.get(layout) ?? []), source]);
+  }
+  if (bySetting.size === 1) return [`Data streams: ${[...bySetting.keys()][0]}`];
+  return ['Data streams:', ...[...bySetting].map(([layout, sources]) => `  ${sources.join(', ')}: ${layout}`)];
+}
+
 export function describeCapabilities(caps: ClusterCapabilities): string[] {
   return [
     `Elasticsearch ${caps.version} (${caps.buildFlavor}), license ${caps.license ? `${caps.license.type} (${caps.license.status})` : 'unknown'}`,
@@ -41,7 +53,7 @@ export function registerStackCommands(program: Command): void {
     .description('show what bootstrap would do to each asset: create, update (with diff), unchanged, drifted, skip')
     .option('--json', 'print one JSON array of {asset, kind, action}')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const { planBootstrap } = await import('../../bootstrap/index.ts');
+      const { planBootstrap, describeLayout } = await import('../../bootstrap/index.ts');
       const { loaded, ctx } = await commandElastic(cmd);
       const plan = await planBootstrap(ctx, loaded.config);
       if (opts.json) {
@@ -49,6 +61,7 @@ export function registerStackCommands(program: Command): void {
         return;
       }
       console.log(`Target: ${ctx.target}`);
+      for (const line of dataStreamLayout(loaded.config, describeLayout)) console.log(line);
       printPlan(plan);
     });
 

@@ -20,7 +20,7 @@ export async function startIngestApi(ctx: ElasticContext, loaded: LoadedConfig, 
   const { config, secrets } = loaded;
   const settings = { ...config.serve, ...(listen.host ? { host: listen.host } : {}), ...(listen.port !== undefined ? { port: listen.port } : {}) };
   const metrics = new IngestMetrics();
-  const ingestor = new EventIngestor({ client: ctx.client, pipelines: SourcePipelines.create(config, ctx.caps), hooks: ingestHooks, metrics });
+  const ingestor = new EventIngestor({ client: ctx.client, pipelines: SourcePipelines.create(config, ctx.caps), hooks: ingestHooks, metrics, writeWaitSeconds: settings.write_wait_seconds });
   const registry = createAgentRegistry(ctx.client, config);
   const downloads = new AgentDownloads(ctx.client);
   const app = await buildIngestApi({
