@@ -393,14 +393,18 @@ function writeClusterState(home: string, state: LocalClusterState): void {
   writeFileSync(clusterStateFile(home, state.name), JSON.stringify({ ...state, nodes: state.nodes.map(({ alive: _alive, ...n }) => n) }, null, 2));
 }
 
-/** Green or yellow with `members` nodes joined, asked of any member that answers. */
+/**
+ * All `members` joined under an elected master, and the shards they hold recovered (none still initializing),
+ * asked of any member that answers. Not "green or yellow": an index whose shard can go nowhere (an allocation
+ * filter, a primary lost with its only node) keeps a cluster red, and the cluster still formed.
+ */
 async function clusterFormed(urls: string[], members: number): Promise<boolean> {
   for (const url of urls) {
     try {
-      const res = await fetch(`${url}/_cluster/health?wait_for_status=yellow&wait_for_nodes=${members}&timeout=2s`, { signal: AbortSignal.timeout(4000) });
+      const res = await fetch(`${url}/_cluster/health?wait_for_nodes=${members}&wait_for_events=languid&wait_for_no_initializing_shards=true&timeout=2s`, { signal: AbortSignal.timeout(4000) });
       if (res.status !== 200) continue;
-      const body = (await res.json()) as { status?: string; number_of_nodes?: number };
-      return (body.status === 'green' || body.status === 'yellow') && body.number_of_nodes === members;
+      const body = (await res.json()) as { timed_out?: boolean; number_of_nodes?: number };
+      return body.timed_out === false && body.number_of_nodes === members;
     } catch {
       /* this member is not up yet: ask the next */
     }
@@ -466,7 +470,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       log.info({ name, urls: state.nodes.map((n) => n.url) }, 'local Elasticsearch cluster is up');
       return state;
     }
-    throw new NyxError(`the local cluster ${name} did not form (${options.nodes} nodes, green or yellow) within ${Math.round(timeoutMs / 1000)}s; logs: ${state.nodes.map((n) => n.logFile).join(', ')}`);
+    throw new NyxError(`the local cluster ${name} did not form (${options.nodes} nodes joined, shards recovered) within ${Math.round(timeoutMs / 1000)}s; logs: ${state.nodes.map((n) => n.logFile).join(', ')}`);
   } catch (err) {
     await stopLocalCluster(name, home);
     throw err;

@@ -75,7 +75,9 @@ function isRetryableStatus(status: number): boolean {
 
 /** Turns an error thrown by a bulk call into BackpressureError when Elasticsearch is away or overloaded. */
 function asBackpressure(err: unknown): unknown {
-  if (err instanceof errors.ConnectionError || err instanceof errors.TimeoutError || err instanceof errors.NoLivingConnectionsError) {
+  // A timeout is the bounded write wait running out (a primary still unavailable, or a node that stopped answering).
+  if (err instanceof errors.TimeoutError) return new BackpressureError('Elasticsearch did not take the write in time (a shard may be unavailable)');
+  if (err instanceof errors.ConnectionError || err instanceof errors.NoLivingConnectionsError) {
     return new BackpressureError(`Elasticsearch is unreachable: ${err.message}`);
   }
   if (err instanceof errors.ResponseError && isRetryableStatus(err.statusCode ?? 0)) {
