@@ -8,6 +8,15 @@ import { watchConfigSchema } from '../detection/watch/config.ts';
 // `risk:` (nyx risk: entity risk window, decay, domains) likewise.
 import { riskConfigSchema } from '../detection/entity-risk/config.ts';
 
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
 /** The data-stream sources Nyx installs a data model for (logs-<source>-<namespace>). */
 export const SOURCES = ['syslog', 'netflow', 'endpoint', 'filebeat', 'packetbeat', 'winlogbeat', 'cowrie'] as const;
 export type Source = (typeof SOURCES)[number];
@@ -149,13 +158,16 @@ export const configSchema = z
       .object({
         /** One URL, or several nodes of one cluster (a list; in ELASTICSEARCH_URL, comma-separated). */
         url: z
-          .preprocess(
-            (value) => (typeof value === 'string' ? [value] : value),
-            z
-              .array(z.url({ message: 'expected a URL such as https://es.example.org:9200' }), { error: 'expected a URL or a list of node URLs' })
-              .min(1, 'expected a URL or a list of node URLs')
-              .max(32, 'at most 32 node URLs'),
-          )
+          .union([z.string(), z.array(z.string()).min(1, 'expected a URL or a list of node URLs').max(32, 'at most 32 node URLs')], {
+            error: 'expected a URL or a list of node URLs',
+          })
+          .superRefine((value, ctx) => {
+            const list = typeof value === 'string' ? [value] : value;
+            list.forEach((url, i) => {
+              if (!isHttpUrl(url)) ctx.addIssue({ code: 'custom', message: 'expected a URL such as https://es.example.org:9200', path: typeof value === 'string' ? [] : [i] });
+            });
+          })
+          .transform((value) => (typeof value === 'string' ? [value] : value))
           .optional(),
         /**
          * Learn the cluster's other nodes from it (at start and after a node fails). Default: on when several
