@@ -160,10 +160,11 @@ test('three-node cluster: the node holding the primary is killed -9 mid-stream a
     );
     await sleep(3_000);
 
+    const master = ((await es.cat.master({ format: 'json' })) as Array<{ node?: string }>)[0]?.node;
     const killedAt = Date.now();
     const linesBefore = writer.lines.length;
     await killClusterNode(CLUSTER, victim);
-    log(`killed -9 ${primaryNode} (primary of ${index}; replica on ${replicaNode}) after ${linesBefore} lines`);
+    log(`killed -9 ${primaryNode} (primary of ${index}; replica on ${replicaNode}; ${master === primaryNode ? 'also the elected master' : `master ${master}`}) after ${linesBefore} lines`);
     await sleep(DOWN_MS);
     const node = await restartClusterNode(CLUSTER, victim);
     const backAt = Date.now();
