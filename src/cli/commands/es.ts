@@ -36,9 +36,10 @@ export function registerElasticsearchCommands(program: Command): void {
     .option('--name <name>', 'the local cluster to stop', 'default')
     .action(async (opts: { name: string }, cmd: Command) => {
       const { config } = commandConfig(cmd);
-      const cluster = await stopLocalCluster(opts.name, config.local_node.home);
-      if (cluster) {
-        for (const node of cluster.nodes) console.log(`${node.alive ? 'could not stop' : 'stopped'} ${node.name} (pid ${node.pid}, ${node.url})`);
+      const running = new Set(readLocalCluster(opts.name, config.local_node.home)?.nodes.filter((n) => n.alive).map((n) => n.name));
+      const cluster = running.size ? await stopLocalCluster(opts.name, config.local_node.home) : undefined;
+      for (const node of cluster?.nodes.filter((n) => running.has(n.name)) ?? []) {
+        console.log(`${node.alive ? 'could not stop' : 'stopped'} ${node.name} (pid ${node.pid}, ${node.url})`);
       }
       const stopped = await stopLocalNode(opts.name, config.local_node.home);
       if (stopped) console.log(`stopped Elasticsearch (pid ${stopped.pid})`);
