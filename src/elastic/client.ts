@@ -62,6 +62,8 @@ export function createElasticClient(config: NyxConfig, secrets: Secrets, urlOver
     if (es.sniff ?? urls.length > 1) {
       options.sniffOnStart = true;
       options.sniffOnConnectionFault = true;
+      // A sniff after a fault keeps only the nodes alive then: asking again now and then brings a returned node back.
+      options.sniffInterval = 60_000;
     }
   }
   if (secrets.elasticsearchApiKey) options.auth = { apiKey: secrets.elasticsearchApiKey };
