@@ -8,6 +8,7 @@ import { watchConfigSchema } from '../detection/watch/config.ts';
 // `risk:` (nyx risk: entity risk window, decay, domains) likewise.
 import { riskConfigSchema } from '../detection/entity-risk/config.ts';
 
+/** An http(s) URL with a host: what `elasticsearch.url` (or each entry of its list) must be. */
 function isHttpUrl(value: string): boolean {
   try {
     const url = new URL(value);
