@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AssetCatalog } from '../assets/catalog.ts';
-import { sourceSettings, type NyxConfig, type Source } from '../config/index.ts';
+import { sourceSettings, type NyxConfig, type Source, type SourceSettings } from '../config/index.ts';
 import { missingProcessors, type ClusterCapabilities } from '../elastic/capabilities.ts';
 import { pipelineProcessorsUsed } from './processors.ts';
 
@@ -90,6 +90,21 @@ export function withDataStreamFieldType(body: Record<string, unknown>, caps: Clu
 }
 
 /**
+ * Index settings for a source's replicas: a fixed count, or by default `auto_expand_replicas: 0-1`, so a
+ * multi-node cluster keeps a copy of every shard on a second node (a node lost does not stop writes for the
+ * ~30 s a primary without a copy waits) while a single node stays green with none.
+ */
+export function replicaSettings(settings: SourceSettings): Record<string, string> {
+  return settings.replicas === 'auto' ? { number_of_replicas: '0', auto_expand_replicas: '0-1' } : { number_of_replicas: String(settings.replicas) };
+}
+
+/** How a source's data streams are laid out, for `nyx plan`: `1 shard, replicas auto (0-1)`. */
+export function describeLayout(settings: SourceSettings): string {
+  const shards = `${settings.shards} shard${settings.shards === 1 ? '' : 's'}`;
+  return `${shards}, ${settings.replicas === 'auto' ? 'replicas auto (0-1: one copy once the cluster has a second node)' : `${settings.replicas} replica${settings.replicas === 1 ? '' : 's'}`}, retention ${settings.retention_days} d`;
+}
+
+/**
  * Everything bootstrap installs, in apply order (pipelines before the templates that name them,
  * component templates before the index templates composed of them, jobs before datafeeds).
  */
@@ -139,11 +154,7 @@ export function buildDesiredAssets(catalog: AssetCatalog, config: NyxConfig, cap
   for (const src of catalog.sources) {
     const s = src.source;
     const settings = sourceSettings(config, s);
-    const index: Record<string, unknown> = {
-      codec: 'best_compression',
-      number_of_shards: String(settings.shards),
-      number_of_replicas: String(settings.replicas),
-    };
+    const index: Record<string, unknown> = { codec: 'best_compression', number_of_shards: String(settings.shards), ...replicaSettings(settings) };
     if (pipelineInCluster.get(s)) index.default_pipeline = names.pipeline(s);
     if (stampMissing.length === 0) index.final_pipeline = DATA_STREAM_STAMP_PIPELINE;
     // Past the field limit, a new dynamic field (a winlog.event_data key) stays in _source unmapped instead of

@@ -6,7 +6,7 @@ import { explainElasticError } from '../elastic/client.ts';
 import { buildDesiredAssets, names, type DesiredAsset } from './desired.ts';
 import { planAssets, applyPlan, uninstallAssets, type PlanEntry, type UninstallEntry, type ApplyProgress } from './plan.ts';
 
-export { names, type DesiredAsset } from './desired.ts';
+export { names, describeLayout, type DesiredAsset } from './desired.ts';
 export type { PlanEntry, PlanAction, UninstallEntry } from './plan.ts';
 
 export const NYX_VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;

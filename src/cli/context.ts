@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig, type LoadedConfig } from '../config/index.ts';
 import { setLogLevel } from '../log/logger.ts';
 import { NyxError } from '../errors.ts';
-import { readLocalNode } from '../elastic/local-node.ts';
+import { readLocalCluster, readLocalNode } from '../elastic/local-node.ts';
 import type { ElasticContext } from '../elastic/connect.ts';
 
 /** Loads config from the global --config option; every command starts here. */
@@ -32,11 +32,12 @@ export function progress(line: string): void {
 export async function commandElastic(command: Command): Promise<{ loaded: LoadedConfig; ctx: ElasticContext }> {
   const loaded = commandConfig(command);
   const { config, secrets } = loaded;
-  let url: string | undefined;
+  let url: string | string[] | undefined;
   if (!config.elasticsearch.url && !config.elasticsearch.cloud_id) {
-    const local = readLocalNode('default', config.local_node.home);
-    if (!local) throw new NyxError('no Elasticsearch configured and no local node running', 'set ELASTICSEARCH_URL, or run `nyx es start` or `nyx up`');
-    url = local.url;
+    const members = readLocalCluster('default', config.local_node.home)?.nodes.filter((n) => n.alive) ?? [];
+    const local = members.length ? undefined : readLocalNode('default', config.local_node.home);
+    if (!members.length && !local) throw new NyxError('no Elasticsearch configured and no local node running', 'set ELASTICSEARCH_URL, or run `nyx es start` or `nyx up`');
+    url = local ? local.url : members.map((n) => n.url);
   }
   // Loaded here, not at startup: the Elasticsearch client stays out of commands that never connect (`nyx ship`).
   const { connectElastic } = await import('../elastic/connect.ts');

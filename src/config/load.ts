@@ -106,7 +106,10 @@ function coerceEnvValue(value: string): unknown {
 function applyEnv(target: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
   for (const [name, path] of Object.entries(ENV_ALIASES)) {
     const value = env[name];
-    if (value !== undefined && value !== '') setPath(target, path, name === 'ELASTICSEARCH_URL' ? value : coerceEnvValue(value));
+    if (value === undefined || value === '') continue;
+    // Several nodes of one cluster: ELASTICSEARCH_URL=http://a:9200,http://b:9200
+    if (name === 'ELASTICSEARCH_URL') setPath(target, path, value.includes(',') ? value.split(',').map((u) => u.trim()).filter(Boolean) : value);
+    else setPath(target, path, coerceEnvValue(value));
   }
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith('NYX__') || value === undefined) continue;

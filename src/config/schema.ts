@@ -8,6 +8,16 @@ import { watchConfigSchema } from '../detection/watch/config.ts';
 // `risk:` (nyx risk: entity risk window, decay, domains) likewise.
 import { riskConfigSchema } from '../detection/entity-risk/config.ts';
 
+/** An http(s) URL with a host: what `elasticsearch.url` (or each entry of its list) must be. */
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
 /** The data-stream sources Nyx installs a data model for (logs-<source>-<namespace>). */
 export const SOURCES = ['syslog', 'netflow', 'endpoint', 'filebeat', 'packetbeat', 'winlogbeat', 'cowrie'] as const;
 export type Source = (typeof SOURCES)[number];
@@ -16,7 +26,11 @@ const sourceSettingsSchema = z
   .object({
     retention_days: z.number().int().positive().max(3650).default(30),
     shards: z.number().int().positive().max(64).default(1),
-    replicas: z.number().int().min(0).max(8).default(0),
+    /**
+     * Replica copies of each shard. Unset: `auto_expand_replicas: 0-1`, one replica as soon as the cluster has a
+     * second node (so losing a node does not stop writes) and none on a single node (which stays green).
+     */
+    replicas: z.number().int().min(0).max(8).optional(),
   })
   .strict();
 
@@ -79,6 +93,11 @@ const serveSchema = z
     /** An agent not seen for this long is listed as stale. */
     agent_stale_after_seconds: z.number().int().positive().default(600),
     retry_after_seconds: z.number().int().positive().default(5),
+    /**
+     * How long a write waits for a primary shard that is unavailable (e.g. its node just failed) before the
+     * API answers 503 + Retry-After: well under an agent's request timeout (30 s).
+     */
+    write_wait_seconds: z.number().int().positive().max(60).default(5),
   })
   .strict()
   .prefault({});
@@ -183,7 +202,24 @@ export const configSchema = z
   .object({
     elasticsearch: z
       .object({
-        url: z.url({ message: 'expected a URL such as https://es.example.org:9200' }).optional(),
+        /** One URL, or several nodes of one cluster (a list; in ELASTICSEARCH_URL, comma-separated). */
+        url: z
+          .union([z.string(), z.array(z.string()).min(1, 'expected a URL or a list of node URLs').max(32, 'at most 32 node URLs')], {
+            error: 'expected a URL or a list of node URLs',
+          })
+          .superRefine((value, ctx) => {
+            const list = typeof value === 'string' ? [value] : value;
+            list.forEach((url, i) => {
+              if (!isHttpUrl(url)) ctx.addIssue({ code: 'custom', message: 'expected a URL such as https://es.example.org:9200', path: typeof value === 'string' ? [] : [i] });
+            });
+          })
+          .transform((value) => (typeof value === 'string' ? [value] : value))
+          .optional(),
+        /**
+         * Learn the cluster's other nodes from it (at start and after a node fails). Default: on when several
+         * URLs are given; off for one URL, which may be a proxy or load balancer whose nodes are not reachable.
+         */
+        sniff: z.boolean().optional(),
         cloud_id: z.string().min(1).optional(),
         username: z.string().min(1).optional(),
         ca_file: z.string().min(1).optional(),
@@ -195,7 +231,9 @@ export const configSchema = z
         connect_wait_ms: z.number().int().positive().default(15_000),
       })
       .strict()
-      .default({ request_timeout_ms: 30_000, connect_wait_ms: 15_000 }),
+      // `url` stays the first (or only) node for messages and checks; `urls` is every node the client may use.
+      .transform(({ url, ...rest }) => ({ ...rest, url: url?.[0], urls: url }))
+      .default({ request_timeout_ms: 30_000, connect_wait_ms: 15_000, url: undefined, urls: undefined }),
     local_node: z
       .object({
         version: z.string().regex(/^9\.\d+\.\d+$/, 'expected an Elasticsearch 9.x version such as 9.2.8').default('9.2.8'),
@@ -236,12 +274,13 @@ export type NyxConfig = z.infer<typeof configSchema>;
 export interface SourceSettings {
   retention_days: number;
   shards: number;
-  replicas: number;
+  /** A fixed count, or `auto` for Elasticsearch's auto_expand_replicas 0-1. */
+  replicas: number | 'auto';
 }
 
 export function sourceSettings(config: NyxConfig, source: Source): SourceSettings {
   const given = config.sources[source] ?? {};
-  return { retention_days: given.retention_days ?? 30, shards: given.shards ?? 1, replicas: given.replicas ?? 0 };
+  return { retention_days: given.retention_days ?? 30, shards: given.shards ?? 1, replicas: given.replicas ?? 'auto' };
 }
 
 /** Secrets, read from env (or the file an env var names), never from YAML. */

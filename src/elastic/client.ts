@@ -33,22 +33,39 @@ class ShardStartPatientTransport extends SniffingTransport {
   }
 }
 
+/** The node URLs a client uses: an override (one URL or several), else every configured `elasticsearch.url`. */
+function nodeUrls(config: NyxConfig, urlOverride?: string | string[]): string[] {
+  if (urlOverride !== undefined) return typeof urlOverride === 'string' ? [urlOverride] : urlOverride;
+  return config.elasticsearch.urls ?? (config.elasticsearch.url ? [config.elasticsearch.url] : []);
+}
+
 /**
  * The one Elasticsearch client factory. Everything that talks to the cluster gets its client here,
- * so auth, TLS and timeouts are decided in one place.
+ * so auth, TLS and timeouts are decided in one place. With several node URLs the client spreads requests
+ * over them and moves off a node that fails; with sniffing (default on for several URLs) it also learns
+ * the cluster's other nodes at start and after a fault.
  */
-export function createElasticClient(config: NyxConfig, secrets: Secrets, urlOverride?: string): Client {
+export function createElasticClient(config: NyxConfig, secrets: Secrets, urlOverride?: string | string[]): Client {
   const es = config.elasticsearch;
-  const url = urlOverride ?? es.url;
-  if (!url && !es.cloud_id) throw new NyxError('no Elasticsearch configured', 'set ELASTICSEARCH_URL, elasticsearch.url or elasticsearch.cloud_id');
+  const urls = nodeUrls(config, urlOverride);
+  if (urls.length === 0 && !es.cloud_id) throw new NyxError('no Elasticsearch configured', 'set ELASTICSEARCH_URL, elasticsearch.url or elasticsearch.cloud_id');
   const options: ClientOptions = {
     requestTimeout: es.request_timeout_ms,
     maxRetries: 2,
     compression: false,
     Transport: ShardStartPatientTransport,
   };
-  if (es.cloud_id && !urlOverride) options.cloud = { id: es.cloud_id };
-  else options.node = url as string;
+  if (es.cloud_id && urlOverride === undefined) options.cloud = { id: es.cloud_id };
+  else {
+    options.nodes = urls;
+    // A single URL may be a proxy or load balancer: the nodes behind it need not be reachable from here.
+    if (es.sniff ?? urls.length > 1) {
+      options.sniffOnStart = true;
+      options.sniffOnConnectionFault = true;
+      // A sniff after a fault keeps only the nodes alive then: asking again now and then brings a returned node back.
+      options.sniffInterval = 60_000;
+    }
+  }
   if (secrets.elasticsearchApiKey) options.auth = { apiKey: secrets.elasticsearchApiKey };
   else if (es.username) options.auth = { username: es.username, password: secrets.elasticsearchPassword ?? '' };
   if (es.ca_file || es.ca_fingerprint) {
@@ -65,15 +82,18 @@ export function createElasticClient(config: NyxConfig, secrets: Secrets, urlOver
   return new Client(options);
 }
 
-/** Where a client points, without credentials: for messages. */
-export function describeTarget(config: NyxConfig, urlOverride?: string): string {
-  if (urlOverride) return urlOverride;
-  if (config.elasticsearch.url) {
-    const u = new URL(config.elasticsearch.url);
-    u.username = '';
-    u.password = '';
-    return u.toString().replace(/\/$/, '');
-  }
+/** A URL without credentials, for messages. */
+function withoutCredentials(url: string): string {
+  const u = new URL(url);
+  u.username = '';
+  u.password = '';
+  return u.toString().replace(/\/$/, '');
+}
+
+/** Where a client points, without credentials: for messages. Several nodes are listed comma-separated. */
+export function describeTarget(config: NyxConfig, urlOverride?: string | string[]): string {
+  const urls = nodeUrls(config, urlOverride);
+  if (urls.length) return urls.map(withoutCredentials).join(',');
   return `Elastic Cloud (${config.elasticsearch.cloud_id?.split(':')[0] ?? 'cloud id'})`;
 }
 

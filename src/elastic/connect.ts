@@ -11,7 +11,7 @@ export interface ElasticContext {
 }
 
 /** Connects with a bounded wait, then detects capabilities. Errors are one line naming the URL. */
-export async function connectElastic(config: NyxConfig, secrets: Secrets, urlOverride?: string): Promise<ElasticContext> {
+export async function connectElastic(config: NyxConfig, secrets: Secrets, urlOverride?: string | string[]): Promise<ElasticContext> {
   const client = createElasticClient(config, secrets, urlOverride);
   const target = describeTarget(config, urlOverride);
   await waitForCluster(client, target, config.elasticsearch.connect_wait_ms);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { errors, type Client } from '@elastic/elasticsearch';
+import { errors, type Client, type TransportRequestOptions } from '@elastic/elasticsearch';
 import type { Source } from '../config/index.ts';
 import type { AgentIdentity } from '../agents/registry.ts';
 import { prepareSourceEvents, sendPreparedEvents, type SourceEvent, type WriteReport } from './bulk-writer.ts';
@@ -40,6 +40,17 @@ export class BackpressureError extends Error {
  */
 const PROMPT_RETRIES = { retryBackoff: (_min: number, _max: number, attempt: number) => 0.05 * 2 ** attempt * (1 + Math.random()) };
 
+/**
+ * The ingest path's bounded wait. A bulk write to a primary that is unavailable (its node just died, no copy
+ * yet promoted) waits Elasticsearch's `timeout` (1 min by default) for it, far past an agent's own request
+ * timeout: the agent would give up and resend, and the request held a slot all along. Bounded, the items come
+ * back 503 after `writeWaitSeconds` (the API answers 503 + Retry-After, the agent resends); the client's
+ * request timeout bounds a node that stops answering at all (a timeout is not retried, so it is the bound).
+ */
+function boundedWrite(writeWaitSeconds: number): TransportRequestOptions {
+  return { ...PROMPT_RETRIES, querystring: { timeout: `${writeWaitSeconds}s` }, requestTimeout: (writeWaitSeconds + 10) * 1000 };
+}
+
 export const deadLetterStream = (namespace: string): string => `nyx-dead-letter-${namespace}`;
 
 /** Dead letters keep the original as text, capped so one hostile event cannot fill the store. */
@@ -65,7 +76,9 @@ function isRetryableStatus(status: number): boolean {
 
 /** Turns an error thrown by a bulk call into BackpressureError when Elasticsearch is away or overloaded. */
 function asBackpressure(err: unknown): unknown {
-  if (err instanceof errors.ConnectionError || err instanceof errors.TimeoutError || err instanceof errors.NoLivingConnectionsError) {
+  // A timeout is the bounded write wait running out (a primary still unavailable, or a node that stopped answering).
+  if (err instanceof errors.TimeoutError) return new BackpressureError('Elasticsearch did not take the write in time (a shard may be unavailable)');
+  if (err instanceof errors.ConnectionError || err instanceof errors.NoLivingConnectionsError) {
     return new BackpressureError(`Elasticsearch is unreachable: ${err.message}`);
   }
   if (err instanceof errors.ResponseError && isRetryableStatus(err.statusCode ?? 0)) {
@@ -82,6 +95,8 @@ export interface EventIngestorOptions {
   refresh?: boolean | 'wait_for';
   /** How deep and wide one event (and its pipeline's output) may be: serve.max_event_depth / max_event_fields. */
   shape?: EventShapeLimits;
+  /** How long a write waits for an unavailable primary before its events are answered "retry" (serve.write_wait_seconds). */
+  writeWaitSeconds?: number;
 }
 
 /**
@@ -90,7 +105,11 @@ export interface EventIngestorOptions {
  * stored, and report one result per event. Throws BackpressureError when Elasticsearch cannot take it.
  */
 export class EventIngestor {
-  constructor(private readonly options: EventIngestorOptions) {}
+  private readonly writeOptions: TransportRequestOptions;
+
+  constructor(private readonly options: EventIngestorOptions) {
+    this.writeOptions = boundedWrite(options.writeWaitSeconds ?? 5);
+  }
 
   async ingest(agent: AgentIdentity, items: IngestItem[]): Promise<IngestOutcome> {
     const results: EventResult[] = new Array(items.length);
@@ -170,7 +189,7 @@ export class EventIngestor {
     const started = performance.now();
     let report: WriteReport;
     try {
-      report = await sendPreparedEvents(client, prepared, this.options.refresh ?? false, PROMPT_RETRIES);
+      report = await sendPreparedEvents(client, prepared, this.options.refresh ?? false, this.writeOptions);
     } catch (err) {
       throw asBackpressure(err);
     } finally {
@@ -204,7 +223,7 @@ export class EventIngestor {
     });
     let res;
     try {
-      res = await this.options.client.bulk({ operations, refresh: this.options.refresh ?? false }, PROMPT_RETRIES);
+      res = await this.options.client.bulk({ operations, refresh: this.options.refresh ?? false }, this.writeOptions);
     } catch (err) {
       throw asBackpressure(err);
     }

@@ -129,7 +129,8 @@ export function createResponseEngine(ctx: ElasticContext, loaded: LoadedConfig, 
 export function ownHostsOf(loaded: LoadedConfig, target?: string): OwnHost[] {
   const { config } = loaded;
   const r = config.response;
-  const esUrls: ReadonlyArray<string | undefined> | string | undefined = config.elasticsearch.url;
+  // Every node the client may use (`url` is only the first of a list).
+  const esUrls: ReadonlyArray<string | undefined> | string | undefined = config.elasticsearch.urls ?? config.elasticsearch.url;
   let mispUrls: string[] = [];
   try {
     mispUrls = loadFeedDefinitions(config.intel.feeds_dir)
@@ -141,7 +142,7 @@ export function ownHostsOf(loaded: LoadedConfig, target?: string): OwnHost[] {
   }
   return ownHostsFrom([
     { source: 'elasticsearch.url', urls: esUrls },
-    { source: 'the Elasticsearch target', urls: target },
+    { source: 'the Elasticsearch target', urls: target?.split(',').map((u) => u.trim()) },
     { source: 'serve.host', urls: config.serve.host },
     { source: 'response.thehive.url', urls: r.thehive?.url },
     { source: 'response.cortex.url', urls: r.cortex?.url },

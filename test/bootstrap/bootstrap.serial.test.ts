@@ -46,8 +46,10 @@ test('installed assets carry _meta.managed_by nyx and a version; settings follow
   const tpl = res.component_templates[0]!.component_template;
   assert.equal(tpl._meta?.managed_by, 'nyx');
   assert.equal(typeof tpl._meta?.version, 'number');
-  const settings = tpl.template.settings as { index?: { codec?: string } };
+  const settings = tpl.template.settings as { index?: { codec?: string; auto_expand_replicas?: string } };
   assert.equal(settings.index?.codec, 'best_compression');
+  // Issue 19: by default a second node gets a copy of every shard, so losing one does not stop writes.
+  assert.equal(settings.index?.auto_expand_replicas, '0-1');
   assert.equal((tpl.template as { lifecycle?: { data_retention?: string } }).lifecycle?.data_retention, '30d');
 
   const custom = { ...config, sources: { cowrie: { retention_days: 90, replicas: 1 } } };
@@ -56,6 +58,7 @@ test('installed assets carry _meta.managed_by nyx and a version; settings follow
   assert.equal(entry?.action, 'update');
   assert.ok(entry?.diff?.includes('~ template.lifecycle.data_retention: 30d → 90d'), entry?.diff?.join('\n'));
   assert.ok(entry?.diff?.includes('~ template.settings.index.number_of_replicas: 0 → 1'), entry?.diff?.join('\n'));
+  assert.ok(entry?.diff?.includes('- template.settings.index.auto_expand_replicas: 0-1'), entry?.diff?.join('\n'));
 });
 
 test('a managed asset changed in the cluster shows as drifted with a readable diff, and bootstrap restores it', async () => {

@@ -38,6 +38,30 @@ test('nyx plan --json prints one JSON array of {asset, kind, action}', async () 
   assert.ok(plan.some((e) => e.asset === 'logs-endpoint' && e.kind === 'index_template'));
 });
 
+test('nyx plan shows the data streams layout: replicas auto 0-1 by default, a fixed count when configured', async () => {
+  const r = await runNyx(['plan'], ES);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^Data streams: 1 shard, replicas auto \(0-1: one copy once the cluster has a second node\), retention 30 d$/m);
+  const fixed = await runNyx(['plan'], { ...ES, NYX__SOURCES__COWRIE__REPLICAS: '1' });
+  assert.equal(fixed.code, 0, fixed.stderr);
+  assert.match(fixed.stdout, /^ {2}cowrie: 1 shard, 1 replica, retention 30 d$/m);
+  assert.match(fixed.stdout, /^ {2}syslog, netflow, endpoint, filebeat, packetbeat, winlogbeat: 1 shard, replicas auto/m);
+});
+
+test('several node URLs (ELASTICSEARCH_URL comma-separated): a node that is down is passed over', async () => {
+  const r = await runNyx(['plan', '--json'], { ELASTICSEARCH_URL: `http://127.0.0.1:9,${testElasticUrl()}`, NYX__ELASTICSEARCH__CONNECT_WAIT_MS: '15000' });
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok((JSON.parse(r.stdout) as unknown[]).length > 20);
+});
+
+test('a list of node URLs in nyx.yml: a bad one is named by its position', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nyx-cfg-'));
+  writeFileSync(join(dir, 'nyx.yml'), 'elasticsearch:\n  url:\n    - http://127.0.0.1:9200\n    - es2:9200 and more\n');
+  const r = await runNyx(['plan'], {}, dir);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^nyx: nyx\.yml: elasticsearch\.url\.1: expected a URL/);
+});
+
 test('nyx status shows capabilities, assets and data streams', async () => {
   const r = await runNyx(['status'], ES);
   assert.equal(r.code, 0, r.stderr);

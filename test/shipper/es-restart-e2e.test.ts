@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, mkdtempSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { startLocalNode, stopLocalNode } from '../../src/elastic/local-node.ts';
@@ -11,6 +11,7 @@ import { runNyx, spawnNyx, type NyxProcess } from '../support/cli.ts';
 import { uniqueNamespace } from '../support/elastic.ts';
 import { get, operatorAuth, startServeProcess, testConfig, TEST_OPERATOR_TOKEN } from '../ingest-api/support.ts';
 import { storedLines, waitForCount, writeShipperConfig } from './support.ts';
+import { LineWriter, sleep, until } from './line-writer.ts';
 
 /**
  * Issue 3: the real thing, not a cut TCP relay. A dedicated Elasticsearch node (the suite's shared one is
@@ -23,73 +24,6 @@ const VERSION = process.env.NYX_ES_VERSION ?? '9.2.8';
 const HEAP = '512m';
 const RATE_PER_S = 50;
 const OUTAGE_MS = 30_000;
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` every 250 ms until it returns a value (not undefined), or fails after `timeoutMs`. */
-async function until<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
-    await sleep(250);
-  }
-}
-
-/**
- * An application writing numbered syslog lines at a steady rate, as a real one would: it keeps its file
- * open, so after a rotation by rename it writes a few more lines into the renamed file before it reopens.
- */
-class LineWriter {
-  readonly lines: string[] = [];
-  private fd: number;
-  private timer: NodeJS.Timeout | undefined;
-  private startedAt = 0;
-  private due = 0;
-
-  constructor(private readonly path: string) {
-    this.fd = openSync(path, 'a');
-  }
-
-  start(): void {
-    this.startedAt = Date.now();
-    this.due = this.lines.length;
-    // Catch up on elapsed time every tick, so a slow timer on a busy machine still writes at the rate.
-    this.timer = setInterval(() => {
-      const target = this.due + Math.floor(((Date.now() - this.startedAt) * RATE_PER_S) / 1000);
-      this.write(target - this.lines.length);
-    }, 100);
-  }
-
-  write(n: number): void {
-    let text = '';
-    for (let i = 0; i < n; i++) {
-      const line = `Jan 31 12:00:00 web1 app[812]: restart-e2e line ${String(this.lines.length).padStart(6, '0')}`;
-      this.lines.push(line);
-      text += `${line}\n`;
-    }
-    if (text) writeSync(this.fd, text);
-  }
-
-  /** logrotate's default: rename, the app writes on through its open descriptor, then reopens the path. */
-  rotate(): void {
-    renameSync(this.path, `${this.path}.1`);
-    this.write(5);
-    closeSync(this.fd);
-    this.fd = openSync(this.path, 'a');
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-  }
-
-  close(): void {
-    this.stop();
-    closeSync(this.fd);
-  }
-}
 
 test('Elasticsearch really stopped for 30 s and restarted under `nyx serve` while `nyx ship` tails a rotated file and is killed -9: every line stored exactly once', { timeout: 300_000 }, async (t) => {
   const log = (line: string): void => t.diagnostic(line);
@@ -121,7 +55,7 @@ test('Elasticsearch really stopped for 30 s and restarted under `nyx serve` whil
     const ship = writeShipperConfig(dir, serve.url, token.stdout.trim());
     const status = (): ShipperStatus | null => readStatus(ship.stateDir);
     const path = join(ship.logs, 'app.log');
-    writer = new LineWriter(path);
+    writer = new LineWriter(path, { ratePerSecond: RATE_PER_S, label: 'restart-e2e' });
     shipper = spawnNyx(['ship', '--config', ship.config]);
     writer.start();
 

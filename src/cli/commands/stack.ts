@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { PlanEntry } from '../../bootstrap/index.ts';
 import type { ClusterCapabilities } from '../../elastic/capabilities.ts';
+import { SOURCES, sourceSettings, type NyxConfig, type SourceSettings } from '../../config/index.ts';
 import { commandElastic, progress } from '../context.ts';
 
 function planLine(e: PlanEntry): string {
@@ -23,6 +24,17 @@ export function printPlan(entries: PlanEntry[], withDiff = true): void {
 export function summary(entries: PlanEntry[]): string {
   const count = (a: string) => entries.filter((e) => e.action === a).length;
   return `Plan: ${count('create')} to create, ${count('update')} to update, ${count('drifted')} drifted, ${count('unchanged')} unchanged, ${count('skip')} skipped`;
+}
+
+/** One line per distinct layout of the sources' data streams (shards, replicas, retention). */
+function dataStreamLayout(config: NyxConfig, describe: (settings: SourceSettings) => string): string[] {
+  const bySetting = new Map<string, string[]>();
+  for (const source of SOURCES) {
+    const layout = describe(sourceSettings(config, source));
+    bySetting.set(layout, [...(bySetting.get(layout) ?? []), source]);
+  }
+  if (bySetting.size === 1) return [`Data streams: ${[...bySetting.keys()][0]}`];
+  return ['Data streams:', ...[...bySetting].map(([layout, sources]) => `  ${sources.join(', ')}: ${layout}`)];
 }
 
 export function describeCapabilities(caps: ClusterCapabilities): string[] {
@@ -49,7 +61,7 @@ export function registerStackCommands(program: Command): void {
     .description('show what bootstrap would do to each asset: create, update (with diff), unchanged, drifted, skip')
     .option('--json', 'print one JSON array of {asset, kind, action}')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const { planBootstrap } = await import('../../bootstrap/index.ts');
+      const { planBootstrap, describeLayout } = await import('../../bootstrap/index.ts');
       const { loaded, ctx } = await commandElastic(cmd);
       const plan = await planBootstrap(ctx, loaded.config);
       if (opts.json) {
@@ -58,6 +70,7 @@ export function registerStackCommands(program: Command): void {
       }
       console.log(`Target: ${ctx.target}`);
       console.log(`Tenant fields: ${tenantFieldsLine(ctx.caps)}`);
+      for (const line of dataStreamLayout(loaded.config, describeLayout)) console.log(line);
       printPlan(plan);
     });
 

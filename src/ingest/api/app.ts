@@ -86,7 +86,9 @@ export async function buildIngestApi(deps: IngestApiDeps): Promise<FastifyInstan
   app.get('/api/health', async (_request, reply) => {
     let elasticsearch: { reachable: boolean; status?: string; error?: string };
     try {
-      const health = await deps.client.cluster.health({ timeout: '2s' }, { requestTimeout: 3000, maxRetries: 0 });
+      // Retries go to another node when one is down (a refused connection costs nothing); red means a primary
+      // is unavailable, so some writes cannot be taken: the same 503 the ingest route answers for them.
+      const health = await deps.client.cluster.health({ timeout: '2s', master_timeout: '2s' }, { requestTimeout: 3000, maxRetries: 2 });
       elasticsearch = { reachable: true, status: health.status };
     } catch (err) {
       elasticsearch = { reachable: false, error: (err as Error).message };

@@ -21,7 +21,14 @@ export async function startIngestApi(ctx: ElasticContext, loaded: LoadedConfig, 
   const settings = { ...config.serve, ...(listen.host ? { host: listen.host } : {}), ...(listen.port !== undefined ? { port: listen.port } : {}) };
   const metrics = new IngestMetrics();
   const shape = { maxDepth: config.serve.max_event_depth, maxFields: config.serve.max_event_fields };
-  const ingestor = new EventIngestor({ client: ctx.client, pipelines: SourcePipelines.create(config, ctx.caps), hooks: ingestHooks, metrics, shape });
+  const ingestor = new EventIngestor({
+    client: ctx.client,
+    pipelines: SourcePipelines.create(config, ctx.caps),
+    hooks: ingestHooks,
+    metrics,
+    shape,
+    writeWaitSeconds: settings.write_wait_seconds,
+  });
   const registry = createAgentRegistry(ctx.client, config, { onLookup: (what, found) => metrics.authLookups.inc({ what, found: String(found) }) });
   const downloads = new AgentDownloads(ctx.client);
   const app = await buildIngestApi({
