@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { errors, type Client } from '@elastic/elasticsearch';
 import { z } from 'zod';
 import { NyxError } from '../errors.ts';
@@ -49,6 +50,15 @@ export const enrollRequestSchema = z
     os: z.string().min(1).max(255),
     ip: z.string().min(1).max(64),
     version: z.string().min(1).max(64),
+    /**
+     * A random id the agent keeps from before its first enrollment (its state directory). Enrolling again with
+     * the same token and instance id gets the same agent a new key without using the token again, so an agent
+     * killed between the server's answer and saving its key does not burn a one-use token.
+     */
+    instance_id: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{22,128}$/, 'expected 22-128 characters of A-Z, a-z, 0-9, _ or - (a random id the agent keeps)')
+      .optional(),
   })
   .strict();
 export type EnrollRequest = z.infer<typeof enrollRequestSchema>;
@@ -206,8 +216,13 @@ export class AgentRegistry {
   async enroll(request: EnrollRequest): Promise<{ agent_id: string; agent_key: string; namespace: string }> {
     const parsed = parseSecret('nyxet', request.token);
     if (!parsed) throw new AgentAuthError('malformed', 'enrollment token');
+    const instanceAgentId = request.instance_id ? agentIdOfInstance(parsed.id, request.instance_id) : undefined;
+    if (instanceAgentId) {
+      const again = await this.reenroll(instanceAgentId, parsed, request);
+      if (again) return again;
+    }
     const token = await this.claimTokenUse(parsed.id, parsed.secret);
-    const issued = issueSecret('nyxak');
+    const issued = issueSecret('nyxak', instanceAgentId);
     const at = this.now().toISOString();
     const agent: AgentRecord = {
       agent_id: issued.id,
@@ -224,6 +239,33 @@ export class AgentRegistry {
     await this.client.create({ index: AGENTS_INDEX, id: issued.id, document: agent, refresh: 'wait_for' });
     this.unknownIds.delete(`nyxak:${issued.id}`);
     return { agent_id: issued.id, agent_key: issued.secret, namespace: token.namespace };
+  }
+
+  /**
+   * The same agent (token + instance id) enrolling again: a new key for its existing record, no use counted. The
+   * token must still prove itself and be neither expired nor revoked; a revoked agent stays revoked.
+   * Undefined when the instance never enrolled, so the caller enrolls it as new.
+   */
+  private async reenroll(agentId: string, token: { id: string; secret: string }, request: EnrollRequest): Promise<{ agent_id: string; agent_key: string; namespace: string } | undefined> {
+    const agent = await this.getRecord(AGENTS_INDEX, agentId, agentRecordSchema, 'agent key');
+    if (!agent) return undefined;
+    const record = await this.getRecord(TOKENS_INDEX, token.id, tokenRecordSchema, 'enrollment token');
+    if (!record || !secretMatches(token.secret, record.token_hash) || agent.token_id !== token.id) throw new AgentAuthError('unknown', 'enrollment token');
+    const status = this.tokenStatus(record);
+    if (status === 'expired' || status === 'revoked') throw new AgentAuthError(status, 'enrollment token');
+    if (agent.revoked_at) throw new AgentAuthError('revoked', 'agent key');
+    const issued = issueSecret('nyxak', agentId);
+    const at = this.now().toISOString();
+    await this.client.update({
+      index: AGENTS_INDEX,
+      id: agentId,
+      doc: { key_hash: issued.hash, hostname: request.hostname, os: request.os, ip: request.ip, version: request.version, last_seen: at },
+      refresh: 'wait_for',
+      retry_on_conflict: 3,
+    });
+    this.agents.delete(agentId);
+    this.unknownIds.delete(`nyxak:${agentId}`);
+    return { agent_id: agentId, agent_key: issued.secret, namespace: agent.namespace };
   }
 
   /** Verifies the token and counts one use of it, or throws why not. */
@@ -264,7 +306,10 @@ export class AgentRegistry {
     const parsed = parseSecret('nyxak', presentedKey);
     if (!parsed) throw new AgentAuthError('malformed', 'agent key');
     if (this.unknownIds.has(`nyxak:${parsed.id}`)) throw new AgentAuthError('unknown', 'agent key');
-    const record = await this.agentRecord(parsed.id);
+    let record = await this.agentRecord(parsed.id);
+    // A key that does not match a remembered record may be one re-enrollment just issued (on another replica):
+    // ask Elasticsearch once before refusing (failed attempts are throttled per address, so this is bounded).
+    if (record && !secretMatches(parsed.secret, record.key_hash)) record = await this.agentRecord(parsed.id, true);
     if (!record || !secretMatches(parsed.secret, record.key_hash)) throw new AgentAuthError('unknown', 'agent key');
     if (record.revoked_at) throw new AgentAuthError('revoked', 'agent key');
     this.touch(record.agent_id);
@@ -303,10 +348,10 @@ export class AgentRegistry {
     return token.uses >= token.max_uses ? 'used up' : 'active';
   }
 
-  private async agentRecord(agentId: string): Promise<AgentRecord | undefined> {
+  private async agentRecord(agentId: string, fresh = false): Promise<AgentRecord | undefined> {
     const cached = this.agents.get(agentId);
     const nowMs = this.now().getTime();
-    if (cached && nowMs - cached.fetchedAt < this.authCacheMs) return cached.record;
+    if (cached && !fresh && nowMs - cached.fetchedAt < this.authCacheMs) return cached.record;
     const record = await this.getRecord(AGENTS_INDEX, agentId, agentRecordSchema, 'agent key');
     if (record) this.agents.set(agentId, { record, fetchedAt: nowMs });
     else this.agents.delete(agentId);
@@ -369,4 +414,12 @@ export class AgentRegistry {
       throw err;
     }
   }
+}
+
+/**
+ * The agent id of one agent instance under one token: a hash, so the same pair always names the same agent and
+ * no one without the instance id can name it. Starts with a letter (ids are typed as command arguments).
+ */
+export function agentIdOfInstance(tokenId: string, instanceId: string): string {
+  return `i${createHash('sha256').update(`${tokenId}\n${instanceId}`).digest('base64url').slice(0, 15)}`;
 }

@@ -109,7 +109,7 @@ export class IngestClient {
     this.base = server.replace(/\/+$/, '');
   }
 
-  async enroll(body: { token: string; hostname: string; os: string; ip: string; version: string }): Promise<EnrollResponse> {
+  async enroll(body: { token: string; hostname: string; os: string; ip: string; version: string; instance_id?: string }): Promise<EnrollResponse> {
     let res: Response;
     try {
       res = await fetch(`${this.base}/api/agents/enroll`, {

@@ -1,4 +1,5 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { NyxError } from '../errors.ts';
@@ -33,6 +34,28 @@ export function readAgentIdentity(stateDir: string): AgentIdentity | null {
   const parsed = agentIdentitySchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
   if (!parsed.success) throw new NyxError(`${path}: not a valid agent identity file`, 'delete it and enroll again with a fresh token');
   return parsed.data;
+}
+
+/**
+ * This installation's instance id, made (and fsync'd) once before its first enrollment: sent with every enrollment,
+ * so a shipper killed after the server enrolled it but before `agent.json` was written enrolls as the same agent
+ * again instead of using up its one-use token.
+ */
+export function instanceId(stateDir: string): string {
+  const path = join(stateDir, 'instance-id');
+  if (existsSync(path)) {
+    const kept = readFileSync(path, 'utf8').trim();
+    if (/^[A-Za-z0-9_-]{22,128}$/.test(kept)) return kept;
+  }
+  const made = randomBytes(24).toString('base64url');
+  const fd = openSync(path, 'w', 0o600);
+  try {
+    writeSync(fd, `${made}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  return made;
 }
 
 function enrollmentToken(config: ShipperConfig): string | undefined {
@@ -150,7 +173,8 @@ export class Shipper {
     for (let attempt = 0; !this.stopping; attempt++) {
       try {
         const token = enrollmentToken(this.config) as string;
-        const res = await client.enroll({ token, hostname: this.host.hostname, os: this.host.os, ip: this.host.ip ?? '127.0.0.1', version: SHIPPER_VERSION });
+        const instance_id = instanceId(this.config.state_dir);
+        const res = await client.enroll({ token, hostname: this.host.hostname, os: this.host.os, ip: this.host.ip ?? '127.0.0.1', version: SHIPPER_VERSION, instance_id });
         const identity: AgentIdentity = { agent_id: res.agent_id, agent_key: res.agent_key, server: this.config.server as string, enrolled_at: new Date().toISOString() };
         const path = agentFile(this.config.state_dir);
         writeFileSync(path, JSON.stringify(identity, null, 2), { mode: 0o600 });

@@ -120,6 +120,32 @@ test('a 1-use enrollment token enrolls one agent; the second is refused 403 sayi
   assert.match(row ?? '', new RegExp(`^${tokenId}\\s+${ns}\\s+\\S+\\s+\\S+\\s+1/1\\s+used up`));
 });
 
+test('the same agent instance enrolling again (its key was lost) gets a new key for the same agent without using the token again', async () => {
+  const ns = uniqueNamespace('auth');
+  const token = await createToken(ns);
+  const instance_id = randomBytes(24).toString('base64url');
+  const body = (hostname: string, id = instance_id): Record<string, string> => ({ token, hostname, os: 'linux 6.1', ip: '192.0.2.10', version: '0.1.0', instance_id: id });
+  const first = await send(`${main.url}/api/agents/enroll`, { body: body('re-1') });
+  assert.equal(first.status, 201, JSON.stringify(first.body));
+  const again = await send(`${main.url}/api/agents/enroll`, { body: body('re-1') });
+  assert.equal(again.status, 201, JSON.stringify(again.body));
+  const a = first.body as { agent_id: string; agent_key: string };
+  const b = again.body as { agent_id: string; agent_key: string };
+  assert.equal(b.agent_id, a.agent_id, 'the same agent');
+  assert.notEqual(b.agent_key, a.agent_key, 'a new key');
+  assert.equal((await ingest(main.url, b.agent_key, 1)).status, 200);
+  assert.equal((await ingest(main.url, a.agent_key, 2)).status, 401, 'the lost key no longer works');
+  // Another instance with the same one-use token is a second agent: refused.
+  const other = await send(`${main.url}/api/agents/enroll`, { body: body('re-2', randomBytes(24).toString('base64url')) });
+  assert.equal(other.status, 403);
+  assert.match(errorOf(other), /used up \(1 of 1/);
+  // A revoked agent cannot come back through its instance id.
+  const revoke = await runNyx(['agents', 'revoke', '--', a.agent_id], baseEnv);
+  assert.equal(revoke.code, 0, revoke.stderr);
+  const revoked = await send(`${main.url}/api/agents/enroll`, { body: body('re-1') });
+  assert.equal(revoked.status, 403, JSON.stringify(revoked.body));
+});
+
 test('eight agents enrolling at once with a 3-use token: exactly three are enrolled', async () => {
   const ns = uniqueNamespace('auth');
   const token = await createToken(ns, 3);
