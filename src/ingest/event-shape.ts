@@ -4,6 +4,8 @@
  * a JSON string) costs one loop, never the stack; every serialiser after this check (JSON.stringify,
  * stableStringify, zod, the Elasticsearch client) then sees at most `maxDepth` levels.
  */
+import { isReservedKey, reservedSegment } from '../reserved-keys.ts';
+
 export interface EventShapeLimits {
   /** Objects and arrays inside one another; the event itself is level 1. */
   maxDepth: number;
@@ -15,12 +17,6 @@ export interface EventShapeLimits {
 }
 
 export const DEFAULT_EVENT_SHAPE_LIMITS: EventShapeLimits = { maxDepth: 64, maxFields: 1_000 };
-
-/**
- * Keys that reach an object's prototype when a document is copied or a dotted path is set; refused as a
- * key or as any dot-separated segment of one (`a.__proto__.b`).
- */
-const RESERVED_KEY_SEGMENTS = new Set(['__proto__', 'constructor', 'prototype']);
 
 export type ShapeCheck = { ok: true } | { ok: false; field: string; reason: string };
 
@@ -46,12 +42,6 @@ function pathOf(frame: Frame | undefined, key?: string): string {
   const path = parts.reverse().join('.');
   // A hostile key can be megabytes long: the path is for people, so it is cut, never the whole key echoed.
   return path.length > MAX_PATH_CHARS ? `${path.slice(0, MAX_PATH_CHARS)}…` : path;
-}
-
-function reservedSegment(key: string): string | undefined {
-  if (RESERVED_KEY_SEGMENTS.has(key)) return key;
-  if (!key.includes('.')) return undefined;
-  return key.split('.').find((segment) => RESERVED_KEY_SEGMENTS.has(segment));
 }
 
 /**
@@ -84,7 +74,8 @@ export function checkEventShape(value: unknown, limits: EventShapeLimits = DEFAU
     const keys = Object.keys(frame.value);
     const children: Frame[] = [];
     for (const key of keys) {
-      const reserved = reservedSegment(key);
+      // A reserved key, or one with a reserved dotted segment (`a.__proto__.b`); most keys have no dot to split.
+      const reserved = isReservedKey(key) ? key : key.includes('.') ? reservedSegment(key) : undefined;
       if (reserved !== undefined) {
         return { ok: false, field: pathOf(frame, key), reason: `the key "${reserved}" is reserved (__proto__, constructor and prototype are never accepted as a field name or part of one)` };
       }

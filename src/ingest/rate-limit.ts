@@ -1,3 +1,5 @@
+import { BoundedCache } from '../agents/index.ts';
+
 export type RateDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
 /**
@@ -7,15 +9,17 @@ export type RateDecision = { allowed: true } | { allowed: false; retryAfterSecon
  * addresses) cannot grow it without bound. A dropped bucket starts full again, which only forgives.
  */
 export class RateLimiter {
-  // A Map iterates in insertion order: re-inserting on use keeps the least recently used bucket first.
-  private readonly buckets = new Map<string, { tokens: number; updated: number }>();
+  /** Buckets never expire by age (a full one is the same as none); only the least recently used are dropped. */
+  private readonly buckets: BoundedCache<{ tokens: number; updated: number }>;
 
   constructor(
     private readonly perSecond: number,
     private readonly burst: number,
     private readonly now: () => number = Date.now,
-    private readonly maxKeys: number = 100_000,
-  ) {}
+    maxKeys: number = 100_000,
+  ) {
+    this.buckets = new BoundedCache(maxKeys, Number.POSITIVE_INFINITY, now);
+  }
 
   /** Takes one token; when none is left, returns how many seconds until one is. */
   take(key: string): RateDecision {
@@ -42,17 +46,13 @@ export class RateLimiter {
     return Math.max(1, Math.ceil((1 - tokens) / this.perSecond));
   }
 
+  /** The key's bucket, refilled for the time since its last use and made the most recently used. */
   private refilled(key: string): { tokens: number; updated: number } {
     const t = this.now();
-    const bucket = this.buckets.get(key) ?? { tokens: this.burst, updated: t };
+    let bucket = this.buckets.get(key);
+    if (!bucket) this.buckets.set(key, (bucket = { tokens: this.burst, updated: t }));
     bucket.tokens = Math.min(this.burst, bucket.tokens + ((t - bucket.updated) / 1000) * this.perSecond);
     bucket.updated = t;
-    this.buckets.delete(key);
-    this.buckets.set(key, bucket);
-    for (const oldest of this.buckets.keys()) {
-      if (this.buckets.size <= this.maxKeys) break;
-      this.buckets.delete(oldest);
-    }
     return bucket;
   }
 }

@@ -1,4 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
+import { bigToV4, bigToV6, v4ToBig, v6ToBig } from '../intel/normalize/index.ts';
 
 /**
  * IP addresses and ranges as the response guardrails read them: every spelling an attacker can choose for a
@@ -59,37 +60,9 @@ export const BUILTIN_PROTECTED_CIDRS: ReadonlyArray<{ cidr: string; what: string
   { cidr: 'fe80::/10', what: 'link-local' },
 ];
 
-function v4Number(canonical: string): bigint {
-  return canonical.split('.').reduce((acc, part) => (acc << 8n) + BigInt(Number(part)), 0n);
-}
-
-function v6Number(compressed: string): bigint {
-  let text = compressed;
-  const tail = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (tail?.[1]) {
-    const n = v4Number(tail[1]);
-    text = `${text.slice(0, -tail[1].length)}${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`;
-  }
-  const [head, rest] = text.split('::') as [string, string | undefined];
-  const h = head ? head.split(':') : [];
-  const t = rest ? rest.split(':') : [];
-  const groups = rest === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  return groups.reduce((acc, g) => (acc << 16n) + BigInt(parseInt(g || '0', 16)), 0n);
-}
-
-function v4Text(n: bigint): string {
-  return [24n, 16n, 8n, 0n].map((s) => ((n >> s) & 255n).toString()).join('.');
-}
-
-function v6Text(n: bigint): string {
-  const groups: string[] = [];
-  for (let i = 7; i >= 0; i--) groups.push(((n >> BigInt(i * 16)) & 0xffffn).toString(16));
-  return new URL(`http://[${groups.join(':')}]/`).hostname.slice(1, -1);
-}
-
 /** Canonical text of one address in the shared space: IPv4 for the mapped block, compressed IPv6 otherwise. */
 function pointText(n: bigint): string {
-  return n >> 32n === 0xffffn ? v4Text(n & 0xffff_ffffn) : v6Text(n);
+  return n >> 32n === 0xffffn ? bigToV4(n & 0xffff_ffffn) : bigToV6(n);
 }
 
 /**
@@ -101,13 +74,13 @@ function ipv4Readings(text: string): bigint[] {
   const found: bigint[] = [];
   try {
     const host = new URL(`http://${text}/`).hostname;
-    if (isIPv4(host)) found.push(v4Number(host));
+    if (isIPv4(host)) found.push(v4ToBig(host));
   } catch {
     // Not a number WHATWG accepts: there may still be a decimal reading.
   }
   const parts = text.replace(/\.$/, '').split('.');
   if (parts.length === 4 && parts.every((p) => /^\d{1,12}$/.test(p) && Number(p) <= 255) && parts.some((p) => p.length > 1 && p.startsWith('0'))) {
-    const decimal = v4Number(parts.map((p) => String(Number(p))).join('.'));
+    const decimal = v4ToBig(parts.map((p) => String(Number(p))).join('.'));
     if (!found.includes(decimal)) found.push(decimal);
   }
   return found;
@@ -119,7 +92,7 @@ function ipv6Reading(text: string): bigint | undefined {
   if (!bare.includes(':') || !/^[0-9a-fA-F:.]+$/.test(bare)) return undefined;
   try {
     const host = new URL(`http://[${bare}]/`).hostname.slice(1, -1);
-    return isIPv6(host) ? v6Number(host) : undefined;
+    return isIPv6(host) ? v6ToBig(host) : undefined;
   } catch {
     return undefined;
   }
@@ -131,7 +104,7 @@ function rangeOf(point: bigint, prefix: number, bits: 32 | 128, base: bigint): A
   const end = start + (1n << hostBits) - 1n;
   const first = base + start;
   const single = prefix === bits;
-  return { start: first, end: base + end, canonical: single ? pointText(first) : `${bits === 32 ? v4Text(start) : v6Text(first)}/${prefix}` };
+  return { start: first, end: base + end, canonical: single ? pointText(first) : `${bits === 32 ? bigToV4(start) : bigToV6(first)}/${prefix}` };
 }
 
 /**
@@ -160,7 +133,7 @@ export function readAddressTarget(input: string): AddressRead {
       if (start > end || (base === 0n && end <= 1n)) continue;
       const low = base === 0n && start < 2n ? 2n : start;
       const single = low === end;
-      readings.push({ start: V4_MAPPED + (low - base), end: V4_MAPPED + (end - base), canonical: single ? v4Text(low - base) : reading.canonical, embedded: true });
+      readings.push({ start: V4_MAPPED + (low - base), end: V4_MAPPED + (end - base), canonical: single ? bigToV4(low - base) : reading.canonical, embedded: true });
     }
   } else {
     const prefix = prefixText === undefined ? 32 : Number(prefixText);

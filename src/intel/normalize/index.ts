@@ -4,7 +4,7 @@ import { feedIndicatorSchema, type FeedIndicator, type HashAlgo, type IndicatorT
 import { ownValue } from '../../reserved-keys.ts';
 
 export { WarningLists, loadWarningLists, type WarningListFile } from './warninglists.ts';
-export { canonicalIp, parseCidr, DEFAULT_MAX_PREFIX, type PrefixLimits } from './net.ts';
+export { canonicalIp, parseCidr, v4ToBig, v6ToBig, bigToV4, bigToV6, DEFAULT_MAX_PREFIX, type PrefixLimits } from './net.ts';
 
 /** A row as a feed gave it, before validation: every field is untrusted text or number. */
 export interface RawIndicator {

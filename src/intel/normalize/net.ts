@@ -8,11 +8,13 @@ export interface IpRange {
   prefix: number;
 }
 
-function v4ToBig(ip: string): bigint {
+/** A dotted-quad IPv4 address as a number. */
+export function v4ToBig(ip: string): bigint {
   return ip.split('.').reduce((acc, part) => (acc << 8n) + BigInt(Number(part)), 0n);
 }
 
-function v6ToBig(ip: string): bigint {
+/** A valid IPv6 address (an embedded IPv4 tail allowed) as a number. */
+export function v6ToBig(ip: string): bigint {
   let text = ip;
   // An embedded IPv4 tail (::ffff:1.2.3.4) becomes two hextets.
   const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
@@ -27,11 +29,13 @@ function v6ToBig(ip: string): bigint {
   return parts.reduce((acc, part) => (acc << 16n) + BigInt(parseInt(part || '0', 16)), 0n);
 }
 
-function bigToV4(n: bigint): string {
+/** A number below 2^32 as a dotted-quad IPv4 address. */
+export function bigToV4(n: bigint): string {
   return [24n, 16n, 8n, 0n].map((s) => ((n >> s) & 255n).toString()).join('.');
 }
 
-function bigToV6(n: bigint): string {
+/** A number below 2^128 as canonical IPv6 text (RFC 5952: lowercase, the first longest zero run compressed). */
+export function bigToV6(n: bigint): string {
   const parts: string[] = [];
   for (let i = 7; i >= 0; i--) parts.push(((n >> BigInt(i * 16)) & 0xffffn).toString(16));
   // Compress the longest run of zero groups (RFC 5952).
