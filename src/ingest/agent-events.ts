@@ -3,7 +3,7 @@ import type { Source } from '../config/index.ts';
 import { stableStringify } from '../bootstrap/desired.ts';
 import type { AgentIdentity } from '../agents/registry.ts';
 import type { AgentEvent } from './event-contract.ts';
-import { findServerOwnedField } from './server-fields.ts';
+import { findServerOwnedField, mayHoldServerOwnedKey } from './server-fields.ts';
 
 /** A validated event, ready for its source's data stream. */
 export interface RoutedEvent {
@@ -83,7 +83,8 @@ function serverOwnedFieldInRecord(event: AgentEvent): ReturnType<typeof findServ
   if (event.category !== 'cowrie') return undefined;
   let record: unknown = event.raw;
   if (typeof record === 'string') {
-    if (!record.trimStart().startsWith('{')) return undefined;
+    // The pipeline parses the line again: parse it here only when it may spell a key findServerOwnedField flags.
+    if (!record.trimStart().startsWith('{') || !mayHoldServerOwnedKey(record)) return undefined;
     try {
       record = JSON.parse(record);
     } catch {

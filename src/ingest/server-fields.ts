@@ -13,6 +13,17 @@ const SERVER_OWNED_PATHS: readonly string[] = ['data_stream', 'agent', 'event.in
 /** Undotted top-level keys that are, or may hold, a server-owned field. */
 const LOOKED_AT_ROOTS: ReadonlySet<string> = new Set([...SERVER_OWNED_PATHS.map((p) => p.split('.')[0]!), 'tags']);
 
+/**
+ * JSON text that may spell a key findServerOwnedField flags: a looked-at root, alone or dotted (`"agent"`,
+ * `"data_stream.namespace"`), a `_` name, or a `\u` escape that could spell either. A Cowrie line
+ * (`"eventid"`, `"src_ip"`, …) holds none, so it need not be parsed to be checked.
+ */
+const MAY_SPELL_OWNED_KEY = new RegExp(`"(?:${[...LOOKED_AT_ROOTS].join('|')})[".]|"_|\\\\u`);
+
+export function mayHoldServerOwnedKey(jsonText: string): boolean {
+  return MAY_SPELL_OWNED_KEY.test(jsonText);
+}
+
 /** Tag values Nyx writes itself (indicator matches, pipeline outcomes): an agent claiming one would fake a detection. */
 const RESERVED_TAG_PREFIXES: readonly string[] = ['ioc:', 'nyx_'];
 

@@ -70,6 +70,8 @@ test("tenant A's events cannot claim tenant B, B's agent, an indicator match or 
     [{ category: 'cowrie', raw: { eventid: 'cowrie.login.failed', src_ip: '203.0.113.9', agent: { id: b.agent_id } } }, 'raw.agent'],
     [{ category: 'cowrie', raw: JSON.stringify({ eventid: 'cowrie.login.failed', src_ip: '203.0.113.9', data_stream: { namespace: nsB } }) }, 'raw.data_stream'],
     [{ category: 'cowrie', raw: JSON.stringify({ eventid: 'cowrie.login.failed', src_ip: '203.0.113.9', 'agent.id': b.agent_id }) }, 'raw.agent.id'],
+    // A key spelt with a JSON escape is the same key once parsed.
+    [{ category: 'cowrie', raw: `{"eventid":"cowrie.login.failed","src_ip":"203.0.113.9","\\u0061gent":{"id":"${b.agent_id}"}}` }, 'raw.agent'],
     [{ category: 'syslog', raw: '<38>Mar  1 12:00:00 web-01 sshd[812]: hello', 'data_stream.namespace': nsB }, 'data_stream.namespace'],
   ];
   const good = [agentEvent({ seq: 100, cmd: 'a-own', tags: ['mine'] }), agentEvent({ seq: 101, cmd: 'a-other', namespace: nsB })];
