@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import { NyxError } from '../errors.ts';
 import { accountName, builtinCriticalReason, type AccountName } from './accounts.ts';
 import { builtinProtectedRanges, isSingleAddress, overlaps, protectedRange, readAddressTarget, type AddressReading, type ProtectedRange } from './addresses.ts';
@@ -43,13 +42,6 @@ export function targetsOf(params: Record<string, unknown>): ActionTarget[] {
     }
   }
   return found;
-}
-
-/** Hosts Nyx itself depends on, when given as literal IPs (kept for callers that only have literal addresses). */
-export function hostIps(urls: Array<string | undefined>): string[] {
-  return ownHostsFrom([{ source: 'own host', urls }])
-    .map((h) => h.host)
-    .filter((h) => isIP(h));
 }
 
 /** What a driver asks before it acts (the engine hands its Guardrails to every driver call). */

@@ -7,7 +7,8 @@ import type { Client } from '@elastic/elasticsearch';
 import { loadPlaybooks, parsePlaybook, playbookMatches } from '../../src/response/playbook.ts';
 import { renderParams } from '../../src/response/template.ts';
 import { actionId, ResponseEngine } from '../../src/response/engine.ts';
-import { Guardrails, targetsOf, hostIps } from '../../src/response/guardrails.ts';
+import { Guardrails, targetsOf } from '../../src/response/guardrails.ts';
+import { ownHostsFrom } from '../../src/response/own-hosts.ts';
 import { responseConfig, sampleAlert, playbook } from './support.ts';
 
 test('the shipped playbooks load and cover the required scenarios', () => {
@@ -78,7 +79,7 @@ test('a playbook cannot lower an action below its type\'s floor; action ids are 
 });
 
 test('guardrails: targets from the well-known params; protected IPs/CIDRs v4+v6, instances, tags, critical accounts', () => {
-  const g = new Guardrails(responseConfig({ guardrails: { protected_ips: ['10.0.0.0/8', '192.168.1.1', 'fd00::/8'], protected_instance_ids: ['i-0abc12345678'], protected_instance_tags: ['nyx:protected=true', 'critical'] } }).guardrails, hostIps(['http://172.16.0.9:9200', 'https://es.example.org']));
+  const g = new Guardrails(responseConfig({ guardrails: { protected_ips: ['10.0.0.0/8', '192.168.1.1', 'fd00::/8'], protected_instance_ids: ['i-0abc12345678'], protected_instance_tags: ['nyx:protected=true', 'critical'] } }).guardrails, [], { ownHosts: ownHostsFrom([{ source: 'elasticsearch.url', urls: ['http://172.16.0.9:9200'] }]) });
   assert.deepEqual(targetsOf({ ip: '1.2.3.4', instance_id: 'i-1', user: 'bob', other: 'x' }), [{ kind: 'ip', value: '1.2.3.4' }, { kind: 'instance', value: 'i-1' }, { kind: 'account', value: 'bob' }]);
   const refused = (params: Record<string, unknown>, alert: unknown = {}) => g.checkTargets(targetsOf(params), alert, params);
   assert.equal(refused({ ip: '10.2.3.4' }).ok, false);
