@@ -140,10 +140,15 @@ function isVersionConflict(err: unknown): boolean {
   return err instanceof errors.ResponseError && err.statusCode === 409;
 }
 
+/** How many enrollments a token may allow: a whole number from 1 to MAX_TOKEN_USES. */
+function isValidMaxUses(n: number): boolean {
+  return Number.isInteger(n) && n >= 1 && n <= MAX_TOKEN_USES;
+}
+
 /** "--max-uses 5" → 5; whole numbers from 1 to MAX_TOKEN_USES. */
 export function parseMaxUses(text: string): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_TOKEN_USES) throw new NyxError(`--max-uses ${text}: expected a whole number from 1 to ${MAX_TOKEN_USES}`);
+  if (!isValidMaxUses(n)) throw new NyxError(`--max-uses ${text}: expected a whole number from 1 to ${MAX_TOKEN_USES}`);
   return n;
 }
 
@@ -181,7 +186,7 @@ export class AgentRegistry {
     const namespace = namespaceSchema.safeParse(input.namespace);
     if (!namespace.success) throw new NyxError(`--namespace ${input.namespace}: ${namespace.error.issues[0]?.message ?? 'invalid'}`);
     const maxUses = input.maxUses ?? 1;
-    if (!Number.isInteger(maxUses) || maxUses < 1 || maxUses > MAX_TOKEN_USES) throw new NyxError(`max uses ${maxUses}: expected a whole number from 1 to ${MAX_TOKEN_USES}`);
+    if (!isValidMaxUses(maxUses)) throw new NyxError(`max uses ${maxUses}: expected a whole number from 1 to ${MAX_TOKEN_USES}`);
     const issued = issueSecret('nyxet');
     const created = this.now();
     const record: TokenRecord = {
