@@ -1,4 +1,4 @@
-import { test, before, after } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -7,22 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runNyx } from '../support/cli.ts';
 import { testClient, testElasticUrl, uniqueNamespace } from '../support/elastic.ts';
-import { bootstrappedCluster, postJson, startServeProcess } from './support.ts';
+import { postJson, serveForTestFile } from './support.ts';
 
 // One real `nyx serve` with an operator token; bundles are downloaded over HTTP as an operator would.
 const OPERATOR = `op-${createHash('sha256').update(String(process.pid)).digest('hex')}`;
 const env = { ELASTICSEARCH_URL: testElasticUrl(), NYX_OPERATOR_TOKEN: OPERATOR };
 const es = testClient();
-let server: Awaited<ReturnType<typeof startServeProcess>>;
-
-before(async () => {
-  await bootstrappedCluster();
-  server = await startServeProcess(env);
-});
-after(async () => {
-  await server?.stop();
-  await es.close();
-});
+const server = serveForTestFile(env);
+after(() => es.close());
 
 function download(platform: string, query: string, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`${server.url}/agents/downloads/bundle/${platform}${query}`, { headers });

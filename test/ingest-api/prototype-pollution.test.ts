@@ -4,25 +4,17 @@
  * the fix the pipeline runner merged those keys onto Object.prototype, every later Elasticsearch request carried
  * them as query parameters, and every tenant's ingest and /api/health answered 503 until a restart.
  */
-import { test, before, after } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runNyx } from '../support/cli.ts';
 import { testClient, testElasticUrl, uniqueNamespace } from '../support/elastic.ts';
-import { agentEvent, bootstrappedCluster, get, postJson, startServeProcess, type IngestBody } from './support.ts';
+import { agentEvent, get, type IngestBody, postJson, serveForTestFile } from './support.ts';
 
 const env = { ELASTICSEARCH_URL: testElasticUrl(), NYX__SERVE__AUTH_CACHE_MS: '0' };
 const es = testClient();
-let server: Awaited<ReturnType<typeof startServeProcess>>;
-
-before(async () => {
-  await bootstrappedCluster();
-  server = await startServeProcess(env);
-});
-after(async () => {
-  await server?.stop();
-  await es.close();
-});
+const server = serveForTestFile(env);
+after(() => es.close());
 
 async function enrolledAgentKey(namespace: string): Promise<string> {
   const token = await runNyx(['agents', 'token', 'create', '--namespace', namespace, '--ttl', '1h'], env);

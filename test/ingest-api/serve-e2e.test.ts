@@ -1,23 +1,15 @@
-import { test, before, after } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import { runNyx } from '../support/cli.ts';
 import { testClient, testElasticUrl, uniqueNamespace } from '../support/elastic.ts';
-import { agentEvent, bootstrappedCluster, get, operatorAuth, postJson, postRaw, startServeProcess, TEST_OPERATOR_TOKEN, type IngestBody } from './support.ts';
+import { agentEvent, get, type IngestBody, operatorAuth, postJson, postRaw, serveForTestFile, TEST_OPERATOR_TOKEN } from './support.ts';
 
 // One real `nyx serve` process; agents and tokens are made with the real `nyx agents` commands.
 const env = { ELASTICSEARCH_URL: testElasticUrl(), NYX__SERVE__AUTH_CACHE_MS: '0', NYX_OPERATOR_TOKEN: TEST_OPERATOR_TOKEN };
 const es = testClient();
-let server: Awaited<ReturnType<typeof startServeProcess>>;
-
-before(async () => {
-  await bootstrappedCluster();
-  server = await startServeProcess(env);
-});
-after(async () => {
-  await server?.stop();
-  await es.close();
-});
+const server = serveForTestFile(env);
+after(() => es.close());
 
 async function createToken(namespace: string, ttl = '1h'): Promise<string> {
   const res = await runNyx(['agents', 'token', 'create', '--namespace', namespace, '--ttl', ttl], env);

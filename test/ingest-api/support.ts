@@ -1,3 +1,4 @@
+import { after, before } from 'node:test';
 import { configSchema, type NyxConfig } from '../../src/config/index.ts';
 import { connectElastic, type ElasticContext } from '../../src/elastic/connect.ts';
 import { runBootstrap } from '../../src/bootstrap/index.ts';
@@ -117,4 +118,25 @@ export async function startServeProcess(env: Record<string, string>): Promise<Ny
     serve.child.on('exit', (code) => reject(new Error(`nyx serve exited ${code}: ${serve.output()}`)));
   });
   return { url, ...serve };
+}
+
+/**
+ * One real `nyx serve` for a whole test file: started (over the bootstrapped suite cluster) before its tests,
+ * stopped after them. Its `url` is read inside tests, once the server is up.
+ */
+export function serveForTestFile(env: Record<string, string>): { readonly url: string } {
+  let server: (NyxProcess & { url: string }) | undefined;
+  before(async () => {
+    await bootstrappedCluster();
+    server = await startServeProcess(env);
+  });
+  after(async () => {
+    await server?.stop();
+  });
+  return {
+    get url(): string {
+      if (!server) throw new Error('nyx serve is not started yet: read url inside a test');
+      return server.url;
+    },
+  };
 }

@@ -1,8 +1,8 @@
-import { test, before, after } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { runNyx } from '../support/cli.ts';
 import { testClient, testElasticUrl, uniqueNamespace } from '../support/elastic.ts';
-import { agentEvent, bootstrappedCluster, postJson, startServeProcess, type IngestBody } from './support.ts';
+import { agentEvent, type IngestBody, postJson, serveForTestFile } from './support.ts';
 import { configSchema } from '../../src/config/index.ts';
 import { SourcePipelines } from '../../src/ingest/source-pipelines.ts';
 import { prepareSourceEvents } from '../../src/ingest/bulk-writer.ts';
@@ -11,16 +11,8 @@ import { prepareSourceEvents } from '../../src/ingest/bulk-writer.ts';
 // Elasticsearch metadata field, in any spelling, against a real `nyx serve` and Elasticsearch.
 const env = { ELASTICSEARCH_URL: testElasticUrl(), NYX__SERVE__AUTH_CACHE_MS: '0' };
 const es = testClient();
-let server: Awaited<ReturnType<typeof startServeProcess>>;
-
-before(async () => {
-  await bootstrappedCluster();
-  server = await startServeProcess(env);
-});
-after(async () => {
-  await server?.stop();
-  await es.close();
-});
+const server = serveForTestFile(env);
+after(() => es.close());
 
 async function enrolledAgent(namespace: string, hostname: string): Promise<{ agent_id: string; agent_key: string }> {
   const token = await runNyx(['agents', 'token', 'create', '--namespace', namespace, '--ttl', '1h'], env);
