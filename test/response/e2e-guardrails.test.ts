@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { writeAlerts, type AlertDocument } from '../../src/alerts/index.ts';
 import { actionId } from '../../src/response/engine.ts';
 import { ResponseStore, auditIndex } from '../../src/response/store.ts';
+import { runNyx, type CliResult } from '../support/cli.ts';
 import { testClient, testElasticUrl } from '../support/elastic.ts';
 import { canConnect, createNetnsPair, netnsUnavailableReason, startListener, type Listener, type NetnsPair } from '../support/netns.ts';
 import { dropTestNamespaces, installResponseTemplates, sampleAlert, testNamespace } from './support.ts';
@@ -26,7 +26,6 @@ const run = promisify(execFile);
 const skip = (await netnsUnavailableReason()) ?? (await unshareUnavailableReason());
 const PORT = 18_083;
 const PLAYBOOK = 'guardrail-e2e';
-const NYX = fileURLToPath(new URL('../../bin/nyx.js', import.meta.url));
 
 async function unshareUnavailableReason(): Promise<string | undefined> {
   try {
@@ -37,20 +36,9 @@ async function unshareUnavailableReason(): Promise<string | undefined> {
   }
 }
 
-/** `nyx respond --once` as a user runs it, except that its /etc/hosts is `hostsFile`. */
-function respondOnce(hostsFile: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('unshare', ['-m', 'sh', '-c', 'mount --bind "$0" /etc/hosts && exec "$@"', hostsFile, process.execPath, NYX, 'respond', '--once'], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NYX_HOME: process.env.NYX_HOME ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
+/** `nyx respond --once` as a user runs it, except that its /etc/hosts is `hostsFile` (a mount namespace of its own). */
+function respondOnce(hostsFile: string, env: Record<string, string>): Promise<CliResult> {
+  return runNyx(['respond', '--once'], env, undefined, ['unshare', '-m', 'sh', '-c', 'mount --bind "$0" /etc/hosts && exec "$@"', hostsFile]);
 }
 
 function alertFor(ns: string, entity: string): AlertDocument {

@@ -14,10 +14,14 @@ function nyxEnv(env: Record<string, string>): Record<string, string> {
   return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NYX_HOME: process.env.NYX_HOME ?? '', ...env };
 }
 
-/** Runs the real `nyx` binary as a user would, with a clean env plus `env`. */
-export function runNyx(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<CliResult> {
+/**
+ * Runs the real `nyx` binary as a user would, with a clean env plus `env`. `wrapper` is a command that runs
+ * it (e.g. `unshare -m sh -c '…' …`), given `node bin/nyx.js <args>` as its last arguments.
+ */
+export function runNyx(args: string[], env: Record<string, string> = {}, cwd?: string, wrapper: string[] = []): Promise<CliResult> {
+  const [command, ...commandArgs] = [...wrapper, process.execPath, NYX, ...args] as [string, ...string[]];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [NYX, ...args], { cwd: cwd ?? process.cwd(), env: nyxEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, commandArgs, { cwd: cwd ?? process.cwd(), env: nyxEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
