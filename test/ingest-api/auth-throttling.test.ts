@@ -135,6 +135,12 @@ test('the same agent instance enrolling again (its key was lost) gets a new key 
   assert.notEqual(b.agent_key, a.agent_key, 'a new key');
   assert.equal((await ingest(main.url, b.agent_key, 1)).status, 200);
   assert.equal((await ingest(main.url, a.agent_key, 2)).status, 401, 'the lost key no longer works');
+  // A hostile instance id (a path, a huge string, a non-string) is refused naming the field, and costs no use.
+  for (const bad of ['../../etc/passwd', 'x'.repeat(10_000), 'short', 42]) {
+    const refused = await send(`${main.url}/api/agents/enroll`, { body: { ...body('re-bad'), instance_id: bad } });
+    assert.equal(refused.status, 400, JSON.stringify(refused.body).slice(0, 200));
+    assert.match(errorOf(refused), /^instance_id: /);
+  }
   // Another instance with the same one-use token is a second agent: refused.
   const other = await send(`${main.url}/api/agents/enroll`, { body: body('re-2', randomBytes(24).toString('base64url')) });
   assert.equal(other.status, 403);
