@@ -143,3 +143,11 @@ test('a secret in the YAML is refused and not echoed', async () => {
   assert.match(r.stderr, /elasticsearch\.password: secrets are not read from YAML \(set ELASTICSEARCH_PASSWORD/);
   assert.doesNotMatch(r.stderr, /hunter2/);
 });
+
+test('nyx es start|stop|status --name takes a plain name, never a path; --nodes a whole number from 1 to 9', async () => {
+  for (const args of [['es', 'status', '--name', '../../etc'], ['es', 'stop', '--name', 'a/b'], ['es', 'start', '--name', 'X'.repeat(5)], ['es', 'start', '--nodes', '0'], ['es', 'start', '--nodes', '2; rm -rf /']]) {
+    const res = await runNyx(args);
+    assert.equal(res.code, 1, `${args.join(' ')}: ${res.stdout}${res.stderr}`);
+    assert.match(res.stderr, /^nyx: --(name|nodes): expected /m, args.join(' '));
+  }
+});

@@ -9,12 +9,18 @@ function nodeCount(value: string): number {
   return n;
 }
 
+/** A cluster's name becomes a directory under the Nyx home: a plain name, never a path. */
+function clusterName(value: string): string {
+  if (!/^[a-z0-9][a-z0-9_-]{0,62}$/.test(value)) throw new NyxError(`--name: expected lowercase letters, digits, _ and - (at most 63, not starting with _ or -), not ${JSON.stringify(value).slice(0, 80)}`);
+  return value;
+}
+
 export function registerElasticsearchCommands(program: Command): void {
   const es = program.command('es').description('a local Elasticsearch (one node, or a small cluster on loopback) for development and small sites');
   es.command('start')
     .description('fetch (once), start and wait for a local Elasticsearch; prints every node URL last')
     .option('--nodes <n>', 'nodes in the local cluster (1 to 9; each runs with local_node.heap)', nodeCount, 1)
-    .option('--name <name>', 'the local cluster to start (several can run side by side)', 'default')
+    .option('--name <name>', 'the local cluster to start (several can run side by side)', clusterName, 'default')
     .action(async (opts: { nodes: number; name: string }, cmd: Command) => {
       const { config } = commandConfig(cmd);
       if (opts.nodes === 1) {
@@ -33,7 +39,7 @@ export function registerElasticsearchCommands(program: Command): void {
     });
   es.command('stop')
     .description('stop the local Elasticsearch (every node the launcher started)')
-    .option('--name <name>', 'the local cluster to stop', 'default')
+    .option('--name <name>', 'the local cluster to stop', clusterName, 'default')
     .action(async (opts: { name: string }, cmd: Command) => {
       const { config } = commandConfig(cmd);
       const running = new Set(readLocalCluster(opts.name, config.local_node.home)?.nodes.filter((n) => n.alive).map((n) => n.name));
@@ -47,7 +53,7 @@ export function registerElasticsearchCommands(program: Command): void {
     });
   es.command('status')
     .description('show whether the local Elasticsearch runs, and where (every node of a local cluster)')
-    .option('--name <name>', 'the local cluster to show', 'default')
+    .option('--name <name>', 'the local cluster to show', clusterName, 'default')
     .action(async (opts: { name: string }, cmd: Command) => {
       const { config } = commandConfig(cmd);
       const cluster = readLocalCluster(opts.name, config.local_node.home);
